@@ -1,0 +1,55 @@
+# Two commands: `make run` serves the bot on SQLite; `make test` runs every check.
+# Both create .venv and install the project into it first, so a fresh clone needs only Python.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: run test install lint types pytest postgres-binaries clean help
+
+help:
+	@echo "make run   - install into .venv, apply migrations, serve on SQLite under ./data/"
+	@echo "make test  - install into .venv, then ruff, mypy and pytest (PostgreSQL included)"
+
+$(PY):
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed")'
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	@mkdir -p data
+	$(PY) -m bot serve
+
+# The PostgreSQL tests start a throwaway server from initdb/pg_ctl. Where the binaries are
+# missing and we may use apt-get, install them; otherwise those tests skip and say why.
+postgres-binaries:
+	@if command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+		true; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "Installing PostgreSQL server binaries for the scale-out tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	else \
+		echo "No PostgreSQL binaries and no apt-get as root: PostgreSQL tests will be skipped"; \
+	fi
+
+lint: install
+	$(VENV)/bin/ruff check bot tests manifests
+	$(VENV)/bin/ruff format --check bot tests manifests
+
+types: install
+	$(VENV)/bin/mypy bot
+
+pytest: install postgres-binaries
+	$(VENV)/bin/pytest -ra
+
+test: lint types pytest
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,130 @@
+"""The application factory: ``create_app(settings, **injected clients)`` -> aiohttp app.
+
+Everything a process needs is built here and hung on the app, never in module globals, so
+tests build as many apps as they like, each pointed at local fakes. Platforms are mounted
+only when configured: Slack needs its token and signing secret; Teams always serves, in
+local mode (no token check) when no app id is set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from aiohttp import web
+
+from bot.config import Settings
+from bot.core import Core
+from bot.delivery import DeliveryLoop
+from bot.messaging import Messenger
+from bot.metrics import Metrics
+from bot.model import Platform
+from bot.policy import PolicyPack, load_default_pack, load_pack
+from bot.storage.engine import create_engine, session_factory
+from bot.storage.files import FileStore
+from bot.storage.migrate import is_current
+
+log = logging.getLogger(__name__)
+
+CORE = web.AppKey("core", Core)
+DELIVERY = web.AppKey("delivery", DeliveryLoop)
+METRICS = web.AppKey("metrics", Metrics)
+FILES = web.AppKey("files", FileStore)
+
+
+def load_policy(settings: Settings) -> PolicyPack:
+    """The pack named by ``BOT_POLICY_PACK``, or the built-in one from the seeds."""
+    return load_pack(settings.bot_policy_pack) if settings.bot_policy_pack else load_default_pack()
+
+
+def create_app(settings: Settings, *, pack: PolicyPack | None = None,
+               slack_client: Any = None, teams_auth: Any = None,
+               clock: Callable[[], dt.datetime] | None = None,
+               run_delivery: bool = True) -> web.Application:
+    """Build the bot's web application.
+
+    Args:
+        settings: configuration (see ``bot.config``).
+        pack: the policy pack; read from ``settings`` when not given.
+        slack_client: a slack-sdk ``AsyncWebClient`` to use instead of building one.
+        teams_auth: a Bot Framework authentication to use instead of building one.
+        clock: the current UTC time, for tests.
+        run_delivery: run the outbox delivery loop in this process.
+    """
+    metrics = Metrics()
+    app = web.Application(middlewares=[metrics.middleware], client_max_size=64 * 1024 * 1024)
+    engine = create_engine(settings.database_url)
+    db = session_factory(engine)
+    core = Core(pack=pack or load_policy(settings), db=db,
+                **({"clock": clock} if clock else {}))
+    messengers: dict[Platform, Messenger] = {}
+    _mount_slack(app, core, settings, slack_client, messengers)
+    _mount_teams(app, core, settings, teams_auth, messengers)
+    delivery = DeliveryLoop(db=db, messengers=messengers, clock=clock)
+    core.on_queued = delivery.wake
+    app[CORE], app[DELIVERY], app[METRICS] = core, delivery, metrics
+    app[FILES] = FileStore(settings.bot_file_store)
+    _mount_health(app, engine, metrics)
+    app.cleanup_ctx.append(_lifecycle(engine, delivery, run_delivery))
+    return app
+
+
+def _mount_slack(app: web.Application, core: Core, settings: Settings, client: Any,
+                 messengers: dict[Platform, Messenger]) -> None:
+    if not settings.slack_enabled and client is None:
+        return
+    from bot.handlers.slack.setup import setup_slack
+
+    messengers[Platform.SLACK] = setup_slack(app, core, settings, client=client)
+
+
+def _mount_teams(app: web.Application, core: Core, settings: Settings, auth: Any,
+                 messengers: dict[Platform, Messenger]) -> None:
+    from bot.handlers.teams.setup import setup_teams
+
+    messengers[Platform.TEAMS] = setup_teams(app, core, settings, auth=auth)
+
+
+def _mount_health(app: web.Application, engine: Any, metrics: Metrics) -> None:
+    async def healthz(_: web.Request) -> web.Response:
+        return web.json_response({"status": "ok"})
+
+    async def readyz(_: web.Request) -> web.Response:
+        try:
+            current = await is_current(engine)
+        except Exception as error:  # the database is down: not ready, and say why
+            return web.json_response({"status": "database unreachable",
+                                      "error": type(error).__name__}, status=503)
+        if not current:
+            return web.json_response({"status": "migrations pending"}, status=503)
+        return web.json_response({"status": "ready"})
+
+    async def metrics_page(_: web.Request) -> web.Response:
+        return web.Response(text=metrics.render(), content_type="text/plain",
+                            charset="utf-8")
+
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics_page)
+
+
+def _lifecycle(engine: Any, delivery: DeliveryLoop, run_delivery: bool
+               ) -> Callable[[web.Application], contextlib.AbstractAsyncContextManager[None]]:
+    @contextlib.asynccontextmanager
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        app[METRICS].gauges["bot_outbox_delivered_total"] = lambda: float(delivery.delivered)
+        task = asyncio.create_task(delivery.run()) if run_delivery else None
+        try:
+            yield
+        finally:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await engine.dispose()
+
+    return lifecycle

@@ -1,0 +1,165 @@
+"""The platform-neutral bot: what every listener calls, on Slack and on Teams alike.
+
+Listeners parse a platform payload into neutral values and make one call here; this module
+runs the flow engine, opens cases on completion, answers admin commands and builds the
+cards people see. It imports no platform SDK.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.actions import ActionName, ActionRef
+from bot.cards import Actions, Button, Card, Element, Fields, Text
+from bot.cases.lifecycle import CaseKind
+from bot.cases.service import CaseOpened, open_case
+from bot.flows import abuse_report, business_case
+from bot.flows.engine import Draft, FlowDone, FlowEngine, FlowView
+from bot.model import Actor, ConversationRef
+from bot.policy import PolicyPack
+from bot.storage.repos import cards as bindings
+from bot.storage.repos import sessions as drafts
+
+ABUSE_REPORT = abuse_report.FLOW
+BUSINESS_CASE = business_case.FLOW
+FLOW_TITLES = {ABUSE_REPORT: "Report abusive contact", BUSINESS_CASE: "Social media business case"}
+BIND_PURPOSES = {
+    "abuse-triage": "abuse_triage",
+    "board": "board_triage",
+    "corporate-communications": "corporate_communications",
+}
+ADMIN_ROLE = "admin"
+ADMIN_HELP = (
+    "Run this in the channel to bind: `bind abuse-triage` (reports come here), `bind board` "
+    "(business cases for decision), or `bind corporate-communications` (copies of cases)."
+)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass
+class Core:
+    """The bot's core, built once per process by ``bot.app.create_app``.
+
+    Args:
+        pack: the organisation's policy pack.
+        db: the database session factory.
+        clock: the current UTC time (tests pass a controllable one).
+        on_queued: called after something was queued for delivery (wakes the loop).
+    """
+
+    pack: PolicyPack
+    db: async_sessionmaker[AsyncSession]
+    clock: Callable[[], dt.datetime] = utcnow
+    on_queued: Callable[[], None] = lambda: None
+
+    def __post_init__(self) -> None:
+        self.flows = FlowEngine(
+            db=self.db,
+            specs={ABUSE_REPORT: abuse_report.build_spec(self.pack),
+                   BUSINESS_CASE: business_case.build_spec(self.pack)},
+            completions={ABUSE_REPORT: self._open_abuse_report,
+                         BUSINESS_CASE: self._open_business_case},
+        )
+
+    # Flows.
+
+    async def start_flow(self, *, actor: Actor, flow: str) -> FlowView:
+        """Start or resume ``flow`` for the person."""
+        return await self.flows.start(actor=actor, flow=flow)
+
+    async def answer_page(self, *, actor: Actor, draft_id: str, page_id: str,
+                          values: dict[str, Any]) -> FlowView | FlowDone:
+        """Take a page's answers (errors on the field, next page, or the case opened)."""
+        result = await self.flows.answer(draft_id=draft_id, actor=actor, page_id=page_id,
+                                         values=values)
+        if isinstance(result, FlowDone):
+            self.on_queued()
+        return result
+
+    async def back(self, *, actor: Actor, draft_id: str) -> FlowView:
+        return await self.flows.back(draft_id=draft_id, actor=actor)
+
+    async def discard(self, *, actor: Actor, draft_id: str) -> Card:
+        await self.flows.discard(draft_id=draft_id, actor=actor)
+        return Card(title="Draft discarded", elements=(
+            Text("Your draft has been deleted. You can start again at any time."),))
+
+    async def _open_abuse_report(self, session: AsyncSession, draft: Draft,
+                                 actor: Actor) -> CaseOpened:
+        return await open_case(session, kind=CaseKind.ABUSE_REPORT, actor=actor,
+                               prefix=self.pack.abuse_report.reference_prefix,
+                               answers=draft.answers, urgent=draft.answers.get("safety") == "yes",
+                               clock=self.clock)
+
+    async def _open_business_case(self, session: AsyncSession, draft: Draft,
+                                  actor: Actor) -> CaseOpened:
+        return await open_case(session, kind=CaseKind.BUSINESS_CASE, actor=actor,
+                               prefix=self.pack.business_case.reference_prefix,
+                               answers=draft.answers, clock=self.clock)
+
+    def done_card(self, done: FlowDone) -> Card:
+        """The receipt shown once the case is stored."""
+        opened: CaseOpened = done.result
+        elements: list[Element] = [Fields((("Reference", opened.reference),))]
+        if opened.kind is CaseKind.ABUSE_REPORT:
+            elements.insert(0, Text("Thank you. Your report has been received and stored "
+                                    "safely.", "good"))
+            if opened.urgent:
+                safety = self.pack.abuse_report.safety_advice
+                elements.append(Text(safety.text, "alert"))
+            return Card(title="Report received", elements=tuple(elements),
+                        fallback=f"Report received: {opened.reference}")
+        elements.insert(0, Text("Thank you. Your business case has been received.", "good"))
+        return Card(title="Business case received", elements=tuple(elements),
+                    fallback=f"Business case received: {opened.reference}")
+
+    # Home and admin.
+
+    async def home_card(self, *, actor: Actor) -> Card:
+        """The home screen: start either flow, and any drafts waiting to be finished."""
+        async with self.db() as s:
+            open_drafts = await drafts.list_open(session=s, platform=actor.platform.value,
+                                                 user_id=actor.user_id)
+        elements: list[Element] = [Text(self.pack.organisation.name, "heading"), Text(
+            "Report abusive, threatening or malicious contact you received because of your "
+            "work, or make the business case for a new social media presence.")]
+        for draft in open_drafts:
+            elements.append(Text(f"You have a draft: {FLOW_TITLES.get(draft.flow, draft.flow)}. "
+                                 "Start it again to carry on where you stopped.", "muted"))
+        elements.append(Actions((
+            Button("Report abusive contact", ActionRef(ActionName.FLOW_START_ABUSE_REPORT)
+                   .encode(), "primary"),
+            Button("Start a business case", ActionRef(ActionName.FLOW_START_BUSINESS_CASE)
+                   .encode()),
+        )))
+        return Card(title="Staff Safety", elements=tuple(elements), fallback="Staff Safety")
+
+    def identities(self, actor: Actor) -> list[str]:
+        """How the pack can name this person: ``platform:user`` and e-mail."""
+        return [value for value in (actor.key, actor.email) if value]
+
+    async def admin_command(self, *, actor: Actor, text: str,
+                            conversation: ConversationRef) -> str:
+        """``bind <purpose>`` in a channel: route that kind of card there. Admins only."""
+        words = text.strip().lower().split()
+        if len(words) != 2 or words[0] != "bind" or words[1] not in BIND_PURPOSES:
+            return ADMIN_HELP
+        if ADMIN_ROLE not in self.pack.roles_of(self.identities(actor)):
+            return ("Only an administrator named in the policy pack (roles: admin) can bind a "
+                    "channel. Ask your administrator to add you.")
+        if not conversation.conversation_id:
+            return "Please run this in the channel you want to bind."
+        purpose = BIND_PURPOSES[words[1]]
+        async with self.db.begin() as s:
+            await bindings.bind_channel(session=s, purpose=purpose,
+                                        platform=conversation.platform.value,
+                                        conversation=conversation, bound_by=actor.key)
+        return f"Done. This channel is now the {words[1].replace('-', ' ')} channel."

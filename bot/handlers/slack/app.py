@@ -1,0 +1,56 @@
+"""The Slack side: one function builds the bolt ``AsyncApp`` and registers every listener.
+
+Listeners are tiny: ``ack()`` (or answer in ``ack`` for modal submissions, within Slack's
+3 seconds), parse the payload into neutral values, make one core call, render the result.
+The error boundary turns domain errors into a calm message and logs anything else with a
+correlation id.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.core import Core
+from bot.handlers.slack import listeners
+
+log = logging.getLogger(__name__)
+
+FLOW_CALLBACK = "flow"
+
+
+def build_slack_app(core: Core, *, client: AsyncWebClient, signing_secret: str) -> AsyncApp:
+    """Build the bolt app with every listener registered.
+
+    Args:
+        core: the platform-neutral bot.
+        client: the Web API client (its ``base_url`` is ``SLACK_API_URL``).
+        signing_secret: verifies every request came from Slack.
+        verify_token: check the token with ``auth.test`` on the first request.
+    """
+    app = AsyncApp(client=client, signing_secret=signing_secret)
+    handlers = listeners.SlackListeners(core, callback_id=FLOW_CALLBACK)
+    app.command("/report-abuse")(handlers.report_abuse)
+    app.command("/social-case")(handlers.social_case)
+    app.command("/staff-safety")(handlers.admin_command)
+    app.shortcut("report_abuse")(handlers.report_abuse_shortcut)
+    app.shortcut("social_case")(handlers.social_case_shortcut)
+    app.view_submission(FLOW_CALLBACK)(handlers.flow_submit)
+    app.view_closed(FLOW_CALLBACK)(handlers.flow_closed)
+    # Every button carries an encoded ActionRef in its value; one listener decodes and routes.
+    app.action(re.compile(r".+"))(handlers.button)
+    app.event("app_home_opened")(handlers.home_opened)
+    app.event("message")(handlers.ignore_event)
+    app.error(_error_boundary)
+    return app
+
+
+async def _error_boundary(error: Exception, body: dict[str, Any]) -> None:
+    correlation = uuid.uuid4().hex[:12]
+    log.error("slack listener failed [%s] type=%s", correlation, body.get("type"),
+              exc_info=error)

@@ -1,0 +1,144 @@
+"""Slack listeners: ``ack``, parse, one core call, render. Nothing else lives here.
+
+Slash commands and shortcuts open a flow as a modal (``views.open`` with the
+``trigger_id``, which expires 3 seconds after the click, so the core call before it is one
+indexed read or insert). Modal submissions answer in ``ack``: ``response_action: errors``
+puts a message on the wrong field; ``update`` shows the next page.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.actions import ActionCodecError, ActionName, ActionRef
+from bot.cards import Card, Text
+from bot.core import ABUSE_REPORT, BUSINESS_CASE, Core
+from bot.flows.cards import page_card, parse_metadata
+from bot.flows.engine import FlowError, FlowView
+from bot.handlers.slack.blockkit import render_errors, render_modal
+from bot.handlers.slack.state import actor_from, conversation_of, form_values
+
+log = logging.getLogger(__name__)
+
+START_ACTIONS = {
+    ActionName.FLOW_START_ABUSE_REPORT: ABUSE_REPORT,
+    ActionName.FLOW_START_BUSINESS_CASE: BUSINESS_CASE,
+}
+
+
+class SlackListeners:
+    """The listener functions, bound to the core they call."""
+
+    def __init__(self, core: Core, *, callback_id: str) -> None:
+        self._core = core
+        self._callback = callback_id
+
+    def _modal(self, card: Card) -> dict[str, Any]:
+        return render_modal(card, callback_id=self._callback)
+
+    async def report_abuse(self, ack: AsyncAck, body: dict[str, Any],
+                           client: AsyncWebClient) -> None:
+        """``/report-abuse``: open the report as a modal."""
+        await ack()
+        await self._open_flow(body, client, ABUSE_REPORT)
+
+    async def social_case(self, ack: AsyncAck, body: dict[str, Any],
+                          client: AsyncWebClient) -> None:
+        """``/social-case``: open (or resume) the business case as a modal."""
+        await ack()
+        await self._open_flow(body, client, BUSINESS_CASE)
+
+    report_abuse_shortcut = report_abuse
+    social_case_shortcut = social_case
+
+    async def _open_flow(self, body: dict[str, Any], client: AsyncWebClient, flow: str) -> None:
+        try:
+            card = page_card(await self._core.start_flow(actor=actor_from(body), flow=flow))
+        except FlowError as error:
+            card = _message_card("Sorry", error.message)
+        await client.views_open(trigger_id=body["trigger_id"], view=self._modal(card))
+
+    async def flow_submit(self, ack: AsyncAck, body: dict[str, Any],
+                          view: dict[str, Any]) -> None:
+        """A modal page was submitted: errors on the field, the next page, or the receipt."""
+        try:
+            draft_id, page_id = parse_metadata(view.get("private_metadata", ""))
+            result = await self._core.answer_page(
+                actor=actor_from(body), draft_id=draft_id, page_id=page_id,
+                values=form_values(view.get("state") or {}),
+            )
+        except (FlowError, ValueError) as error:
+            message = error.message if isinstance(error, FlowError) else "This form has expired."
+            await ack(response_action="update", view=self._modal(_message_card("Sorry", message)))
+            return
+        if isinstance(result, FlowView) and result.errors:
+            await ack(response_action="errors", errors=render_errors(page_card(result))["errors"])
+        elif isinstance(result, FlowView):
+            await ack(response_action="update", view=self._modal(page_card(result)))
+        else:
+            await ack(response_action="update", view=self._modal(self._core.done_card(result)))
+
+    async def flow_closed(self, ack: AsyncAck) -> None:
+        """The person closed the modal: the draft is already saved, nothing to do."""
+        await ack()
+
+    async def button(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any],
+                     client: AsyncWebClient) -> None:
+        """Every button: decode its ``ActionRef`` and route it."""
+        await ack()
+        try:
+            ref = ActionRef.decode(str(action.get("value", "")))
+        except ActionCodecError:
+            log.info("ignored an unknown Slack action id=%s", action.get("action_id"))
+            return
+        actor = actor_from(body)
+        if ref.name in START_ACTIONS:
+            await self._open_flow(body, client, START_ACTIONS[ref.name])
+        elif ref.name in (ActionName.FLOW_BACK, ActionName.FLOW_DISCARD):
+            await self._flow_button(ref, actor, body, client)
+        else:
+            log.info("no Slack route yet for action %s", ref.name)
+
+    async def _flow_button(self, ref: ActionRef, actor: Any, body: dict[str, Any],
+                           client: AsyncWebClient) -> None:
+        try:
+            if ref.name is ActionName.FLOW_BACK:
+                card = page_card(await self._core.back(actor=actor, draft_id=ref.subject_id))
+            else:
+                card = await self._core.discard(actor=actor, draft_id=ref.subject_id)
+        except FlowError as error:
+            card = _message_card("Sorry", error.message)
+        view = body.get("view") or {}
+        await client.views_update(view_id=view.get("id"), hash=view.get("hash"),
+                                  view=self._modal(card))
+
+    async def admin_command(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        """``/staff-safety bind abuse-triage|board|corporate-communications`` in a channel."""
+        text = await self._core.admin_command(
+            actor=actor_from(body), text=str(body.get("text", "")),
+            conversation=conversation_of(str(body.get("channel_id", ""))),
+        )
+        await ack(text=text)
+
+    async def home_opened(self, event: dict[str, Any], client: AsyncWebClient) -> None:
+        """Publish the App Home for the person who opened it."""
+        if event.get("tab", "home") != "home":
+            return
+        actor = actor_from({"user": {"id": event.get("user", "")}})
+        card = await self._core.home_card(actor=actor)
+        view = self._modal(card)
+        home = {k: v for k, v in view.items() if k not in ("title", "submit", "close",
+                                                          "callback_id")}
+        await client.views_publish(user_id=actor.user_id, view={**home, "type": "home"})
+
+    async def ignore_event(self, ack: AsyncAck) -> None:
+        """Events the bot subscribes to but does not act on yet are acknowledged."""
+        await ack()
+
+
+def _message_card(title: str, message: str) -> Card:
+    return Card(title=title, elements=(Text(message),), cancel_label="Close")

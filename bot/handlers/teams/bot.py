@@ -1,0 +1,127 @@
+"""The Teams activity handler: commands in chat, and ``Action.Execute`` presses on cards.
+
+A message is a command (``report abuse``, ``social case``, ``home``, ``help``, and in a team
+channel ``bind abuse-triage`` / ``bind board``); a press on a card is an
+``adaptiveCard/action`` invoke, answered with the refreshed card in the invoke response
+(Universal Actions), so the card updates in place for the person who pressed.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from http import HTTPStatus
+from typing import Any
+
+from bot.handlers.teams.adaptive import render
+from botbuilder.core import MessageFactory, TurnContext
+from botbuilder.core.teams import TeamsActivityHandler
+from botbuilder.schema import AdaptiveCardInvokeResponse, Attachment
+
+from bot.actions import ActionCodecError, ActionName, ActionRef
+from bot.cards import Card, Text
+from bot.core import ABUSE_REPORT, BUSINESS_CASE, Core
+from bot.flows.cards import page_card, parse_metadata
+from bot.flows.engine import FlowDone, FlowError, FlowView
+from bot.handlers.teams import parse
+
+log = logging.getLogger(__name__)
+
+CARD_TYPE = "application/vnd.microsoft.card.adaptive"
+FILE_HINT = "In Teams, attach the files to your next message in this chat."
+COMMAND_FLOWS = {"report abuse": ABUSE_REPORT, "report-abuse": ABUSE_REPORT,
+                 "social case": BUSINESS_CASE, "social-case": BUSINESS_CASE}
+START_ACTIONS = {ActionName.FLOW_START_ABUSE_REPORT: ABUSE_REPORT,
+                 ActionName.FLOW_START_BUSINESS_CASE: BUSINESS_CASE}
+RESERVED_KEYS = {"action", "metadata"}
+
+
+def attachment(card: Card) -> Attachment:
+    """A neutral card as a Teams message attachment."""
+    return Attachment(content_type=CARD_TYPE, content=render(card))
+
+
+class StaffSafetyBot(TeamsActivityHandler):
+    """Turns Teams activities into core calls."""
+
+    def __init__(self, core: Core) -> None:
+        self._core = core
+
+    async def on_message_activity(self, turn_context: TurnContext) -> None:
+        activity = turn_context.activity
+        actor, text = parse.actor_of(activity), parse.command_text(activity)
+        if text in COMMAND_FLOWS:
+            card = await self._flow_card(actor, COMMAND_FLOWS[text])
+        elif text.startswith("bind ") or text.startswith("unbind "):
+            message = await self._core.admin_command(
+                actor=actor, text=text, conversation=parse.conversation_of(activity))
+            card = Card(title="Staff Safety", elements=(Text(message),))
+        else:
+            card = await self._core.home_card(actor=actor)
+        await turn_context.send_activity(MessageFactory.attachment(attachment(card)))
+
+    async def on_adaptive_card_invoke(self, turn_context: TurnContext,
+                                      invoke_value: Any) -> AdaptiveCardInvokeResponse:
+        data = parse.execute_data(turn_context.activity.value)
+        try:
+            ref = ActionRef.decode(str(data.get("action", "")))
+        except ActionCodecError:
+            log.info("ignored an unknown Teams action")
+            return _card_response(Card(title="Staff Safety", elements=(
+                Text("That button is no longer in use."),)))
+        actor = parse.actor_of(turn_context.activity)
+        try:
+            card = await self._route(ref, actor, data)
+        except FlowError as error:
+            card = Card(title="Sorry", elements=(Text(error.message),))
+        return _card_response(card)
+
+    async def _route(self, ref: ActionRef, actor: Any, data: dict[str, Any]) -> Card:
+        if ref.name in START_ACTIONS:
+            return await self._flow_card(actor, START_ACTIONS[ref.name])
+        if ref.name in (ActionName.FLOW_NEXT, ActionName.FLOW_SUBMIT):
+            draft_id, page_id = parse_metadata(str(data.get("metadata", "")))
+            values = {k: v for k, v in data.items() if k not in RESERVED_KEYS}
+            result = await self._core.answer_page(actor=actor, draft_id=draft_id,
+                                                  page_id=page_id, values=values)
+            return self._result_card(result)
+        if ref.name is ActionName.FLOW_BACK:
+            return page_card(await self._core.back(actor=actor, draft_id=ref.subject_id),
+                             file_hint=FILE_HINT)
+        if ref.name is ActionName.FLOW_DISCARD:
+            return await self._core.discard(actor=actor, draft_id=ref.subject_id)
+        log.info("no Teams route yet for action %s", ref.name)
+        return Card(title="Staff Safety", elements=(Text("That is not available yet."),))
+
+    def _result_card(self, result: FlowView | FlowDone) -> Card:
+        if isinstance(result, FlowView):
+            return page_card(result, file_hint=FILE_HINT)
+        return self._core.done_card(result)
+
+    async def _flow_card(self, actor: Any, flow: str) -> Card:
+        try:
+            return page_card(await self._core.start_flow(actor=actor, flow=flow),
+                             file_hint=FILE_HINT)
+        except FlowError as error:
+            return Card(title="Sorry", elements=(Text(error.message),))
+
+    async def on_members_added_activity(self, members_added: Any,
+                                        turn_context: TurnContext) -> None:
+        recipient = turn_context.activity.recipient
+        if any(getattr(m, "id", None) == getattr(recipient, "id", None) for m in members_added):
+            actor = parse.actor_of(turn_context.activity)
+            card = await self._core.home_card(actor=actor)
+            await turn_context.send_activity(MessageFactory.attachment(attachment(card)))
+
+    async def on_turn(self, turn_context: TurnContext) -> None:
+        try:
+            await super().on_turn(turn_context)
+        except Exception:
+            correlation = uuid.uuid4().hex[:12]
+            log.exception("teams turn failed [%s]", correlation)
+            raise
+
+
+def _card_response(card: Card) -> AdaptiveCardInvokeResponse:
+    return AdaptiveCardInvokeResponse(status_code=int(HTTPStatus.OK), type=CARD_TYPE,
+                                      value=render(card))

@@ -1,0 +1,29 @@
+"""Wiring Teams into the web app: authentication, the adapter, the route, the messenger."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+from botbuilder.integration.aiohttp import CloudAdapter
+
+from bot.config import Settings
+from bot.core import Core
+from bot.handlers.teams import routes
+from bot.handlers.teams.auth import build_authentication
+from bot.handlers.teams.bot import StaffSafetyBot
+from bot.handlers.teams.messenger import TeamsMessenger
+
+
+def setup_teams(app: web.Application, core: Core, settings: Settings, *,
+                auth: Any = None) -> TeamsMessenger:
+    """Mount ``POST /api/messages`` and return the messenger the outbox uses."""
+    password = settings.teams_app_password
+    if auth is None:
+        auth = build_authentication(
+            app_id=settings.teams_app_id,
+            password=password.get_secret_value() if password else "",
+            tenant_id=settings.teams_tenant_id,
+        )
+    routes.mount(app, CloudAdapter(auth), StaffSafetyBot(core))
+    return TeamsMessenger(auth, app_id=settings.teams_app_id)

@@ -1,0 +1,159 @@
+"""Slack through the wire: signed requests into the served bot, calls out to the fake API."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from bot.storage.repos import cases
+from tests.support.bot_fixtures import BotClient
+from tests.support.fake_slack import FakeSlack
+from tests.support.slack_signing import interaction_body, signed_headers, slash_command_body
+
+
+async def open_report(bot: BotClient, fake_slack: FakeSlack, user: str = "U0REPORTER"
+                      ) -> dict[str, Any]:
+    before = len(fake_slack.called("views.open"))
+    response = await bot.slack(slash_command_body("/report-abuse", user_id=user))
+    assert response.status == 200
+    opened = await fake_slack.wait_for("views.open", before + 1)
+    view: dict[str, Any] = opened[-1].json_arg("view")
+    return view
+
+
+def submission(view: dict[str, Any], values: dict[str, dict[str, Any]],
+               user: str = "U0REPORTER") -> str:
+    """A ``view_submission`` for ``view`` with input values in Slack's state shape."""
+    state = {"values": {block: {block: element} for block, element in values.items()}}
+    payload = {
+        "type": "view_submission", "team": {"id": "T0FAKE"}, "api_app_id": "A0APP",
+        "user": {"id": user, "name": user.lower(), "team_id": "T0FAKE"},
+        "view": {**view, "id": "V1", "hash": "h1", "state": state},
+        "trigger_id": "1.2.3",
+    }
+    return interaction_body(payload)
+
+
+def radio(value: str) -> dict[str, Any]:
+    return {"type": "radio_buttons", "selected_option": {"value": value}}
+
+
+def text(value: str) -> dict[str, Any]:
+    return {"type": "plain_text_input", "value": value}
+
+
+async def submit(bot: BotClient, view: dict[str, Any], values: dict[str, dict[str, Any]],
+                 user: str = "U0REPORTER") -> dict[str, Any]:
+    response = await bot.slack(submission(view, values, user))
+    assert response.status == 200, await response.text()
+    body = await response.json()
+    assert isinstance(body, dict)
+    return body
+
+
+def input_ids(view: dict[str, Any]) -> list[str]:
+    return [b["block_id"] for b in view["blocks"] if b.get("type") == "input"]
+
+
+async def test_slash_command_opens_the_report_as_a_modal(bot: BotClient,
+                                                          fake_slack: FakeSlack) -> None:
+    view = await open_report(bot, fake_slack)
+    call = fake_slack.called("views.open")[0]
+    assert call.body["trigger_id"] == "1337.42.abcd"
+    assert call.headers["Authorization"] == "Bearer xoxb-test-token"
+    assert view["type"] == "modal" and view["callback_id"] == "flow"
+    assert input_ids(view) == ["safety"], "safety comes before anything else"
+    assert len(view["title"]["text"]) <= 24
+
+
+async def test_bad_signature_is_refused_with_401(bot: BotClient, fake_slack: FakeSlack) -> None:
+    body = slash_command_body("/report-abuse")
+    headers = signed_headers(body, secret="not-the-secret")
+    response = await bot.slack(body, headers=headers)
+    assert response.status == 401
+    assert fake_slack.called("views.open") == []
+
+
+async def test_stale_timestamp_is_refused_with_401(bot: BotClient, fake_slack: FakeSlack) -> None:
+    body = slash_command_body("/report-abuse")
+    response = await bot.slack(body, headers=signed_headers(body,
+                                                             timestamp=int(time.time()) - 600))
+    assert response.status == 401
+    assert fake_slack.called("views.open") == []
+
+
+async def test_missing_answer_comes_back_on_the_field(bot: BotClient,
+                                                      fake_slack: FakeSlack) -> None:
+    view = await open_report(bot, fake_slack)
+    body = await submit(bot, view, {"safety": {"type": "radio_buttons",
+                                               "selected_option": None}})
+    assert body["response_action"] == "errors"
+    assert set(body["errors"]) == {"safety"}
+
+
+async def test_danger_shows_police_advice_at_once(bot: BotClient, fake_slack: FakeSlack) -> None:
+    view = await open_report(bot, fake_slack)
+    body = await submit(bot, view, {"safety": radio("yes")})
+    assert body["response_action"] == "update"
+    shown = json.dumps(body["view"]["blocks"])
+    assert "999" in shown and "101" in shown
+
+
+async def test_the_draft_resumes_where_it_stopped(bot: BotClient, fake_slack: FakeSlack) -> None:
+    view = await open_report(bot, fake_slack)
+    await submit(bot, view, {"safety": radio("no")})
+    resumed = await open_report(bot, fake_slack)
+    assert input_ids(resumed) == ["reporter_role", "directorate"]
+    assert "Welcome back" in json.dumps(resumed["blocks"])
+
+
+async def test_a_whole_report_is_stored_before_the_receipt(bot: BotClient,
+                                                           fake_slack: FakeSlack) -> None:
+    view = await open_report(bot, fake_slack)
+    pages = [
+        {"safety": radio("no")},
+        {"reporter_role": radio("staff"), "directorate": text("Evidence")},
+        {"line_manager": {"type": "users_select", "selected_user": "U0MANAGER"}},
+        {"account_kind": radio("own"), "channel": radio("email")},
+        {"kind": radio("threat"),
+         "started_on": {"type": "datepicker", "selected_date": "2026-11-01"},
+         "ongoing": radio("yes"), "senders": text("angry@example.com"), "links": text(""),
+         "description": text("<!channel> They wrote to me at home."),
+         "work_item": text("Guidance 42"), "contentious": radio("yes")},
+        {"evidence": {"type": "file_input", "files": []}},
+        {"protected_characteristics": {"type": "checkboxes",
+                                       "selected_options": [{"value": "none"}]},
+         "details_exposed": radio("no"), "replied": radio("no")},
+        {"review": {"type": "checkboxes", "selected_options": [{"value": "yes"}]}},
+    ]
+    for values in pages:
+        body = await submit(bot, view, values)
+        assert body["response_action"] == "update", body
+        view = {**view, **body["view"]}
+    receipt = json.dumps(view["blocks"])
+    async with bot.core.db() as s:
+        stored = await cases.list(session=s, kind="abuse_report")
+    assert len(stored) == 1
+    assert stored[0].reference in receipt
+    assert stored[0].reference.startswith("AB-")
+    assert stored[0].data["description"] == "<!channel> They wrote to me at home."
+    assert stored[0].state == "new" and not stored[0].urgent
+
+
+async def test_unknown_action_is_acknowledged_and_ignored(bot: BotClient,
+                                                          fake_slack: FakeSlack) -> None:
+    payload = {"type": "block_actions", "user": {"id": "U1"}, "team": {"id": "T0FAKE"},
+               "api_app_id": "A0APP", "trigger_id": "1.2",
+               "actions": [{"action_id": "x", "block_id": "b", "type": "button",
+                            "value": "not-ours", "action_ts": "1"}]}
+    response = await bot.slack(interaction_body(payload))
+    assert response.status == 200
+
+
+async def test_health_ready_and_metrics(bot: BotClient) -> None:
+    assert (await bot.session.get(bot.url("/healthz"))).status == 200
+    ready = await bot.session.get(bot.url("/readyz"))
+    assert ready.status == 200 and (await ready.json())["status"] == "ready"
+    metrics = await (await bot.session.get(bot.url("/metrics"))).text()
+    assert 'bot_http_requests_total{method="GET",route="/healthz",status="200"} 1' in metrics
