@@ -166,7 +166,7 @@ class DeliveryLoop:
             await outbox.mark_sent(session=s, outbox_id=outbox_id, message_id=message_id)
 
     async def _retry(self, row: Any, error: DeliveryError) -> None:
-        attempts = (row.attempts or 0) + 1
+        attempts = max(row.attempts or 0, 1)  # the claim counted this attempt
         async with self._db.begin() as s:
             if error.permanent and attempts >= MAX_PERMANENT_ATTEMPTS:
                 log.error("outbox row %s set aside after %s attempts: %s", row.id, attempts,

@@ -248,14 +248,22 @@ def _normalise(page: Page, values: Mapping[str, Any], answers: Mapping[str, Any]
             continue
         value = values.get(step.id)
         if step.kind in (StepKind.MULTI_CHOICE, StepKind.PEOPLE, StepKind.FILES):
-            items = value if isinstance(value, list | tuple) else ([] if is_blank(value)
-                                                                  else [value])
+            items = _as_list(value)
             out[step.id] = [str(v) for v in items if not is_blank(v)]
         elif step.kind is StepKind.CONFIRM:
             out[step.id] = "yes" if value not in (None, "", False, [], "false", "no") else ""
         else:
             out[step.id] = "" if value is None else str(value).strip()
     return out
+
+
+def _as_list(value: Any) -> list[Any]:
+    """Lists stay lists; Teams sends multiple choices as one comma-separated string."""
+    if isinstance(value, list | tuple):
+        return list(value)
+    if is_blank(value):
+        return []
+    return [part.strip() for part in str(value).split(",")] if isinstance(value, str) else [value]
 
 
 def _errors(page: Page, answers: Mapping[str, Any]) -> dict[str, str]:

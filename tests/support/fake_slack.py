@@ -155,11 +155,15 @@ class FakeSlack:
 
 
 async def _body(request: web.Request) -> dict[str, Any]:
+    """Arguments as Slack reads them: query string, then a JSON or form body."""
+    arguments: dict[str, Any] = dict(request.query)
     if request.content_type == "application/json":
         data = await request.json()
-        return dict(data) if isinstance(data, dict) else {}
-    form = await request.post()
-    return {k: v for k, v in form.items() if isinstance(v, str)}
+        arguments.update(data if isinstance(data, dict) else {})
+    else:
+        form = await request.post()
+        arguments.update({k: v for k, v in form.items() if isinstance(v, str)})
+    return arguments
 
 
 async def start_fake_slack() -> FakeSlack:

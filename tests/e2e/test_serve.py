@@ -1,0 +1,47 @@
+"""``python -m bot serve`` as an operator runs it: migrations, status lines, /healthz."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PLATFORM_VARIABLES = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN",
+                      "TEAMS_APP_ID", "TEAMS_APP_PASSWORD", "TEAMS_TENANT_ID", "DATABASE_URL",
+                      "BOT_POLICY_PACK", "BOT_FILE_STORE")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_serve_with_no_credentials_starts_and_says_what_is_off(tmp_path: Path) -> None:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in PLATFORM_VARIABLES}
+    env.update(PORT=str(port), PYTHONUNBUFFERED="1")
+    process = subprocess.Popen([sys.executable, "-m", "bot", "serve"], cwd=tmp_path, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline, status = time.monotonic() + 20, 0
+        while time.monotonic() < deadline and status != 200:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as r:
+                    status = r.status
+            except OSError:
+                time.sleep(0.1)
+        assert status == 200
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as ready:
+            assert ready.status == 200
+    finally:
+        process.terminate()
+        output, _ = process.communicate(timeout=10)
+    assert "Slack: off. Set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET" in output
+    assert "Teams: local mode" in output
+    assert (tmp_path / "data" / "bot.db").exists(), "the embedded default is SQLite in ./data/"
