@@ -59,8 +59,9 @@ def create_app(settings: Settings, *, pack: PolicyPack | None = None,
     app = web.Application(middlewares=[metrics.middleware], client_max_size=64 * 1024 * 1024)
     engine = create_engine(settings.database_url)
     db = session_factory(engine)
-    core = Core(pack=pack or load_policy(settings), db=db,
-                **({"clock": clock} if clock else {}))
+    core = Core(pack=pack or load_policy(settings), db=db)
+    if clock is not None:
+        core.clock = clock
     messengers: dict[Platform, Messenger] = {}
     _mount_slack(app, core, settings, slack_client, messengers)
     _mount_teams(app, core, settings, teams_auth, messengers)

@@ -1,4 +1,5 @@
-"""Every (state, event) pair of both lifecycles: legal ones move as the table says, others refuse."""
+"""Every (state, event) pair of both lifecycles: legal ones move as the table says, others
+refuse."""
 
 from __future__ import annotations
 

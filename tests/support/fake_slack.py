@@ -75,9 +75,9 @@ class FakeSlack:
         """The calls of ``method``, in order."""
         return [c for c in self.calls if c.method == method]
 
-    async def wait_for(self, method: str, count: int = 1, timeout: float = 5.0) -> list[Call]:
+    async def wait_for(self, method: str, count: int = 1, within: float = 5.0) -> list[Call]:
         """Wait until ``method`` was called ``count`` times (listeners run after ``ack``)."""
-        deadline = asyncio.get_running_loop().time() + timeout
+        deadline = asyncio.get_running_loop().time() + within
         while len(self.called(method)) < count:
             if asyncio.get_running_loop().time() > deadline:
                 raise AssertionError(f"{method} called {len(self.called(method))} times, "

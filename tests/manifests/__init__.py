@@ -1,0 +1,1 @@
+"""Tests of the Slack and Teams app manifests and of ``bot.packaging``."""
