@@ -1,0 +1,123 @@
+"""Build the async engine and session factory for SQLite or PostgreSQL.
+
+One function turns ``DATABASE_URL`` into a configured :class:`AsyncEngine`, so the rest of
+the bot never cares which backend it runs on. The SQLite settings matter for correctness,
+not just speed:
+
+* WAL lets readers carry on while one writer commits;
+* ``busy_timeout`` makes a second writer wait instead of failing at once with "database is
+  locked";
+* ``foreign_keys=ON`` because SQLite ignores foreign keys unless asked, per connection;
+* every transaction starts with ``BEGIN IMMEDIATE``: a transaction that reads and then writes
+  would otherwise fail with ``SQLITE_BUSY`` (no waiting) when another writer committed in
+  between, which would turn an optimistic-concurrency loss into an exception.
+
+The price of ``BEGIN IMMEDIATE`` is that SQLite transactions run one at a time, so keep them
+short: never hold a session open across a call to Slack or Teams (that is what the outbox
+is for). No engine is kept at module level: the app factory creates one and passes it on.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
+
+DEFAULT_URL = "sqlite+aiosqlite:///./data/bot.db"
+SQLITE_BUSY_TIMEOUT_MS = 5000
+
+_POSTGRES_NAMES = {"postgres", "postgresql", "postgresql+asyncpg", "postgresql+psycopg"}
+_SQLITE_NAMES = {"sqlite", "sqlite+pysqlite", "sqlite+aiosqlite"}
+
+
+def normalise_url(url: str) -> URL:
+    """Rewrite a database URL to the async driver this bot uses.
+
+    Args:
+        url: ``sqlite:///…``, ``sqlite+aiosqlite:///…``, ``postgres://…``,
+            ``postgresql://…`` or ``postgresql+asyncpg://…``.
+
+    Returns:
+        The URL with the ``aiosqlite`` or ``asyncpg`` driver. libpq's ``sslmode`` query
+        parameter (common in hosted ``DATABASE_URL`` values) becomes asyncpg's ``ssl``.
+
+    Raises:
+        ValueError: for any other backend.
+    """
+    parsed = make_url(url)
+    if parsed.drivername in _SQLITE_NAMES:
+        return parsed.set(drivername="sqlite+aiosqlite")
+    if parsed.drivername in _POSTGRES_NAMES:
+        parsed = parsed.set(drivername="postgresql+asyncpg")
+        if "sslmode" in parsed.query:
+            query = dict(parsed.query)
+            query["ssl"] = query.pop("sslmode")
+            parsed = parsed.set(query=query)
+        return parsed
+    raise ValueError(f"unsupported database URL scheme {parsed.drivername!r}")
+
+
+def create_engine(url: str = DEFAULT_URL, **options: Any) -> AsyncEngine:
+    """Create the async engine for ``url``.
+
+    Args:
+        url: the database URL (see :func:`normalise_url`). For a SQLite file the parent
+            directory is created.
+        options: extra keyword arguments for SQLAlchemy's ``create_async_engine``.
+
+    Returns:
+        An engine whose every connection is configured for the bot (see the module docstring).
+    """
+    parsed = normalise_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return _sqlite_engine(parsed, **options)
+    options.setdefault("pool_pre_ping", True)
+    return _create_async_engine(parsed, **options)
+
+
+def _sqlite_engine(url: URL, **options: Any) -> AsyncEngine:
+    database = url.database or ""
+    in_memory = database in ("", ":memory:") or "mode=memory" in database
+    if not in_memory and not database.startswith("file:"):
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = _create_async_engine(url, **options)
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _configure(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy emit BEGIN itself (below) instead of sqlite3's deferred BEGIN.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            if not in_memory:
+                cursor.execute("PRAGMA journal_mode=WAL")
+                # NORMAL is durable against corruption in WAL mode and much faster than FULL.
+                cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA foreign_keys=ON")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _begin(connection: Any) -> None:
+        # Take the write lock up front so read-then-write transactions queue instead of failing.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Return the session factory the services use.
+
+    ``expire_on_commit=False`` so values read before a commit stay readable after it, without
+    an implicit (and, under asyncio, forbidden) lazy reload.
+    """
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def dialect_name(engine: AsyncEngine) -> str:
+    """``"sqlite"`` or ``"postgresql"``: for the few places where the backends differ."""
+    return engine.dialect.name

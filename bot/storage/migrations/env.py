@@ -1,0 +1,61 @@
+"""Alembic environment: runs migrations on a connection handed over by ``bot.storage.migrate``.
+
+The bot upgrades its own database at start-up (``python -m bot db upgrade``), so the usual
+path is programmatic: :func:`bot.storage.migrate.upgrade` opens an async connection and
+passes its sync facade in ``config.attributes["connection"]``. For developers running the
+``alembic`` command (``alembic -c bot/storage/alembic.ini revision --autogenerate``) the URL
+comes from ``DATABASE_URL`` or ``sqlalchemy.url`` and an async engine is created here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+from alembic import context
+from sqlalchemy.engine import Connection
+
+from bot.storage.engine import DEFAULT_URL, create_engine
+from bot.storage.tables import Base
+
+config = context.config
+target_metadata = Base.metadata
+
+
+def _configure(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        # SQLite cannot ALTER most things; batch mode rebuilds the table instead.
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+
+
+def _run(connection: Connection) -> None:
+    _configure(connection)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+async def _run_with_own_engine(url: str) -> None:
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(_run)
+    finally:
+        await engine.dispose()
+
+
+def _url() -> str:
+    return os.environ.get("DATABASE_URL") or config.get_main_option("sqlalchemy.url") or DEFAULT_URL
+
+
+if context.is_offline_mode():
+    context.configure(url=_url(), target_metadata=target_metadata, literal_binds=True)
+    with context.begin_transaction():
+        context.run_migrations()
+elif (given := config.attributes.get("connection")) is not None:
+    _run(given)
+else:
+    asyncio.run(_run_with_own_engine(_url()))

@@ -1,0 +1,208 @@
+"""Cases, their submitted versions and their reference numbers.
+
+Case rows carry a ``version``. :func:`update` only writes when the caller's version is
+still the current one (``UPDATE … WHERE id = :id AND version = :v``), so of two people
+pressing "Acknowledge" at the same moment exactly one wins and the other is told who did.
+Reference numbers (``AB-2026-0042``) come from one atomic upsert per allocation, unique
+across processes on both backends.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy import update as sql_update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.model import Actor
+from bot.storage.repos._common import fresh, new_id, to_row, upsert
+from bot.storage.tables import Case, CaseVersion, ReferenceCounter
+from bot.storage.types import utcnow
+
+# What update() may change; anything else (id, kind, reference, reporter) is fixed at birth.
+UPDATABLE = frozenset({"state", "urgent", "assignee", "data", "closed_at"})
+
+
+@dataclass(frozen=True, slots=True)
+class CaseRow:
+    """A case as stored. ``reporter`` and ``assignee`` are ``Actor.to_json()`` dicts."""
+
+    id: str
+    kind: str
+    reference: str
+    state: str
+    version: int
+    urgent: bool
+    reporter_key: str
+    reporter: dict[str, Any]
+    assignee_key: str | None
+    assignee: dict[str, Any] | None
+    data: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+    closed_at: datetime | None
+
+    @property
+    def reporter_actor(self) -> Actor:
+        """The reporter as a neutral :class:`~bot.model.Actor`."""
+        return Actor.from_json(self.reporter)
+
+    @property
+    def assignee_actor(self) -> Actor | None:
+        """The assignee as an :class:`~bot.model.Actor`, or ``None`` when unassigned."""
+        return Actor.from_json(self.assignee) if self.assignee else None
+
+
+@dataclass(frozen=True, slots=True)
+class VersionRow:
+    """One submitted version of a case's answers."""
+
+    case_id: str
+    number: int
+    data: dict[str, Any]
+    created_at: datetime
+    created_by: str
+
+
+async def create(
+    *,
+    session: AsyncSession,
+    kind: str,
+    reference: str,
+    state: str,
+    reporter: Actor,
+    data: dict[str, Any],
+    urgent: bool = False,
+) -> CaseRow:
+    """Insert a new case at version 1 and return it."""
+    now = utcnow()
+    case = Case(
+        id=new_id(),
+        kind=kind,
+        reference=reference,
+        state=state,
+        version=1,
+        urgent=urgent,
+        reporter_key=reporter.key,
+        reporter=reporter.to_json(),
+        assignee_key=None,
+        assignee=None,
+        data=data,
+        created_at=now,
+        updated_at=now,
+        closed_at=None,
+    )
+    session.add(case)
+    await session.flush()
+    return to_row(CaseRow, case)
+
+
+async def get(*, session: AsyncSession, case_id: str) -> CaseRow | None:
+    """The case with this id, or ``None``."""
+    case = await session.scalar(fresh(select(Case).where(Case.id == case_id)))
+    return to_row(CaseRow, case) if case else None
+
+
+async def get_by_reference(*, session: AsyncSession, reference: str) -> CaseRow | None:
+    """The case with this reference (``AB-2026-0042``), or ``None``."""
+    case = await session.scalar(fresh(select(Case).where(Case.reference == reference)))
+    return to_row(CaseRow, case) if case else None
+
+
+async def update(
+    *, session: AsyncSession, case_id: str, expected_version: int, **changes: Any
+) -> bool:
+    """Change a case if nobody else changed it since ``expected_version``; bump its version.
+
+    Args:
+        changes: any of ``state``, ``urgent``, ``data``, ``closed_at`` and ``assignee``
+            (an :class:`~bot.model.Actor` or ``None``; its key is stored alongside).
+
+    Returns:
+        True if the row was updated, False if the version no longer matched (or no such case).
+    """
+    unknown = set(changes) - UPDATABLE
+    if unknown:
+        raise TypeError(f"cases.update() cannot change {sorted(unknown)}")
+    values: dict[str, Any] = dict(changes)
+    if "assignee" in values:
+        assignee: Actor | None = values.pop("assignee")
+        values["assignee"] = assignee.to_json() if assignee else None
+        values["assignee_key"] = assignee.key if assignee else None
+    statement = (
+        sql_update(Case)
+        .where(Case.id == case_id, Case.version == expected_version)
+        .values(**values, version=Case.version + 1, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    result = await session.execute(statement)
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+async def list(
+    *,
+    session: AsyncSession,
+    kind: str | None = None,
+    states: Iterable[str] | None = None,
+    reporter_key: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> builtins.list[CaseRow]:
+    """Cases matching the filters, newest first."""
+    statement = select(Case)
+    if kind is not None:
+        statement = statement.where(Case.kind == kind)
+    if states is not None:
+        statement = statement.where(Case.state.in_(builtins.list(states)))
+    if reporter_key is not None:
+        statement = statement.where(Case.reporter_key == reporter_key)
+    statement = statement.order_by(Case.created_at.desc(), Case.id).limit(limit).offset(offset)
+    return [to_row(CaseRow, case) for case in await session.scalars(fresh(statement))]
+
+
+async def next_reference(*, session: AsyncSession, prefix: str, year: int) -> str:
+    """Allocate the next reference number, e.g. ``AB-2026-0042``.
+
+    One ``INSERT … ON CONFLICT DO UPDATE SET last = last + 1 RETURNING last``: the database
+    serialises concurrent allocations, so two processes never get the same number.
+    """
+    statement = upsert(
+        session,
+        ReferenceCounter,
+        {"prefix": prefix, "year": year, "last": 1},
+        conflict=("prefix", "year"),
+        update_values={"last": ReferenceCounter.last + 1},
+    ).returning(ReferenceCounter.last)
+    number = (await session.execute(statement)).scalar_one()
+    return f"{prefix}-{year}-{number:04d}"
+
+
+async def add_version(
+    *, session: AsyncSession, case_id: str, data: dict[str, Any], created_by: str
+) -> VersionRow:
+    """Record a submitted version of a case's answers, numbered 1, 2, 3… per case."""
+    latest = await session.scalar(
+        select(func.max(CaseVersion.number)).where(CaseVersion.case_id == case_id)
+    )
+    version = CaseVersion(
+        case_id=case_id,
+        number=(latest or 0) + 1,
+        data=data,
+        created_at=utcnow(),
+        created_by=created_by,
+    )
+    session.add(version)
+    await session.flush()
+    return to_row(VersionRow, version)
+
+
+async def list_versions(*, session: AsyncSession, case_id: str) -> builtins.list[VersionRow]:
+    """Every submitted version of a case, oldest first."""
+    statement = select(CaseVersion).where(CaseVersion.case_id == case_id)
+    rows = await session.scalars(fresh(statement.order_by(CaseVersion.number)))
+    return [to_row(VersionRow, row) for row in rows]

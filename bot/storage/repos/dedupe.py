@@ -1,0 +1,37 @@
+"""Processed-event keys, so a retried delivery is handled once.
+
+Slack retries an Events API delivery it thinks failed (same ``event_id``), and any replica
+may receive the retry. Recording the key with ``INSERT … ON CONFLICT DO NOTHING`` is
+race-safe: of two concurrent inserts, the database lets exactly one through.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.storage.repos._common import upsert
+from bot.storage.tables import ProcessedEvent
+from bot.storage.types import utcnow
+
+
+async def seen_before(*, session: AsyncSession, key: str) -> bool:
+    """Record ``key``; True if it was already recorded (the event is a duplicate).
+
+    ``RETURNING`` tells whether this insert added the row, which reads the same on every
+    driver (unlike ``rowcount`` for an ``INSERT``).
+    """
+    statement = upsert(
+        session, ProcessedEvent, {"key": key, "seen_at": utcnow()}, conflict=("key",)
+    )
+    inserted = (await session.execute(statement.returning(ProcessedEvent.key))).scalar_one_or_none()
+    return inserted is None
+
+
+async def forget_older_than(*, session: AsyncSession, cutoff: datetime) -> int:
+    """Delete keys seen before ``cutoff`` (retries stop after minutes); returns how many."""
+    statement = delete(ProcessedEvent).where(ProcessedEvent.seen_at < cutoff)
+    result = await session.execute(statement)
+    return int(result.rowcount)  # type: ignore[attr-defined]

@@ -1,0 +1,164 @@
+"""The outbox: messages to deliver, written in the same transaction as their cause.
+
+"Store first, then tell": a service writes the state change and the outbox rows together,
+and a delivery loop sends them afterwards with retries. If the process dies in between,
+nothing is lost; if a worker dies mid-delivery, its lease runs out and another worker
+claims the row again (so delivery is at least once; ``dedupe_key`` stops the same message
+being queued twice). ``attempts`` counts claims, so a message that crashes its worker
+every time still reaches the dead-letter limit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.storage.repos import _common
+from bot.storage.repos._common import fresh, to_row, upsert
+from bot.storage.tables import OutboxMessage
+from bot.storage.types import utcnow
+
+PENDING = "pending"
+SENT = "sent"
+DEAD = "dead"
+OPERATIONS = frozenset({"post", "update", "dm"})
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    """A message to send: ``target`` is a ConversationRef or MessageRef JSON, ``card`` a card."""
+
+    id: int
+    platform: str
+    operation: str
+    target: dict[str, Any]
+    card: dict[str, Any]
+    case_id: str | None
+    card_purpose: str | None
+    dedupe_key: str | None
+    status: str
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str | None
+    claimed_by: str | None
+    claimed_until: datetime | None
+    created_at: datetime
+    sent_at: datetime | None
+    message_id: str | None
+
+
+async def enqueue(
+    *,
+    session: AsyncSession,
+    platform: str,
+    operation: str,
+    target: dict[str, Any],
+    card: dict[str, Any],
+    case_id: str | None = None,
+    card_purpose: str | None = None,
+    dedupe_key: str | None = None,
+    not_before: datetime | None = None,
+) -> OutboxRow | None:
+    """Queue a message for delivery.
+
+    Args:
+        operation: ``"post"`` a new message, ``"update"`` one in place, or ``"dm"`` a person.
+        card_purpose: when set (with ``case_id``), delivery records the posted message as
+            that case's card of this purpose, so it can be updated later.
+        dedupe_key: a second enqueue with the same key is ignored.
+        not_before: delay the first attempt (default: now).
+
+    Returns:
+        The new row, or ``None`` when ``dedupe_key`` was already queued.
+    """
+    if operation not in OPERATIONS:
+        raise ValueError(f"unknown outbox operation {operation!r}")
+    now = utcnow()
+    values = {
+        "platform": platform,
+        "operation": operation,
+        "target": target,
+        "card": card,
+        "case_id": case_id,
+        "card_purpose": card_purpose,
+        "dedupe_key": dedupe_key,
+        "status": PENDING,
+        "attempts": 0,
+        "next_attempt_at": not_before or now,
+        "created_at": now,
+    }
+    statement = upsert(session, OutboxMessage, values, conflict=("dedupe_key",))
+    new_id = (await session.execute(statement.returning(OutboxMessage.id))).scalar_one_or_none()
+    if new_id is None:
+        return None
+    return await get(session=session, outbox_id=new_id)
+
+
+async def get(*, session: AsyncSession, outbox_id: int) -> OutboxRow | None:
+    """The outbox row with this id, or ``None``."""
+    row = await session.scalar(fresh(select(OutboxMessage).where(OutboxMessage.id == outbox_id)))
+    return to_row(OutboxRow, row) if row else None
+
+
+async def claim_due(
+    *, session: AsyncSession, now: datetime, worker_id: str, limit: int, lease_seconds: float
+) -> list[OutboxRow]:
+    """Lease up to ``limit`` due pending messages to ``worker_id`` for ``lease_seconds``.
+
+    Commit right after claiming, then deliver: the lease, not an open transaction, is what
+    keeps other workers away. Each claim counts as an attempt.
+    """
+    rows = await _common.claim_due(
+        session,
+        OutboxMessage,
+        due=OutboxMessage.next_attempt_at,
+        now=now,
+        worker_id=worker_id,
+        limit=limit,
+        lease_seconds=lease_seconds,
+        extra_values={"attempts": OutboxMessage.attempts + 1},
+    )
+    return [to_row(OutboxRow, row) for row in rows]
+
+
+async def mark_sent(*, session: AsyncSession, outbox_id: int, message_id: str | None) -> bool:
+    """Record a delivery and the platform's id for the message (Slack ``ts``, Teams id)."""
+    return await _finish(
+        session, outbox_id, status=SENT, sent_at=utcnow(), message_id=message_id, last_error=None
+    )
+
+
+async def mark_retry(
+    *, session: AsyncSession, outbox_id: int, next_attempt_at: datetime, error: str
+) -> bool:
+    """Release a failed message to be tried again at ``next_attempt_at`` (back-off chosen by
+    the caller, e.g. from Slack's ``Retry-After``)."""
+    return await _finish(
+        session, outbox_id, status=PENDING, next_attempt_at=next_attempt_at, last_error=error
+    )
+
+
+async def mark_dead(*, session: AsyncSession, outbox_id: int, error: str) -> bool:
+    """Give up on a message (too many attempts, or a permanent error) and keep why."""
+    return await _finish(session, outbox_id, status=DEAD, last_error=error)
+
+
+async def _finish(session: AsyncSession, outbox_id: int, **values: Any) -> bool:
+    statement = (
+        update(OutboxMessage)
+        .where(OutboxMessage.id == outbox_id, OutboxMessage.status == PENDING)
+        .values(**values, claimed_by=None, claimed_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    result = await session.execute(statement)
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+async def pending_count(*, session: AsyncSession) -> int:
+    """How many messages wait for delivery (for ``/metrics``)."""
+    statement = select(func.count()).select_from(OutboxMessage)
+    return int(await session.scalar(statement.where(OutboxMessage.status == PENDING)) or 0)

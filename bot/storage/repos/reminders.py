@@ -1,0 +1,160 @@
+"""Reminders: things to do at a time, fired once even with several replicas.
+
+Check-ins with a reporter, nudges about unacknowledged reports and the weekly monitoring
+of approved pages are rows with a due time. A scheduler claims due rows with a lease, the
+same way as the outbox, acts, and marks them fired. Each reminder has a ``dedupe_key``
+(e.g. ``"check_in:<case id>"``): scheduling the same key again moves a pending reminder
+instead of adding a second one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.storage.repos import _common
+from bot.storage.repos._common import fresh, to_row, upsert
+from bot.storage.tables import Reminder
+from bot.storage.types import utcnow
+
+PENDING = "pending"
+FIRED = "fired"
+CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True, slots=True)
+class ReminderRow:
+    """A reminder; ``subject`` carries what the handler needs (ids, never message text)."""
+
+    id: int
+    kind: str
+    case_id: str | None
+    subject: dict[str, Any]
+    due_at: datetime
+    status: str
+    dedupe_key: str
+    claimed_by: str | None
+    claimed_until: datetime | None
+    fired_at: datetime | None
+    created_at: datetime
+
+
+async def schedule(
+    *,
+    session: AsyncSession,
+    kind: str,
+    due_at: datetime,
+    dedupe_key: str,
+    case_id: str | None = None,
+    subject: dict[str, Any] | None = None,
+) -> ReminderRow:
+    """Schedule a reminder, or move the pending one with the same ``dedupe_key`` to ``due_at``.
+
+    A reminder already fired or cancelled is left as it is (so it fires only once), and
+    returned unchanged: check ``status`` if that matters.
+    """
+    values = {
+        "kind": kind,
+        "case_id": case_id,
+        "subject": subject or {},
+        "due_at": due_at,
+        "status": PENDING,
+        "dedupe_key": dedupe_key,
+        "created_at": utcnow(),
+    }
+    changes = {
+        "kind": kind,
+        "case_id": case_id,
+        "subject": values["subject"],
+        "due_at": due_at,
+        "claimed_by": None,
+        "claimed_until": None,
+    }
+    await session.execute(
+        upsert(
+            session,
+            Reminder,
+            values,
+            conflict=("dedupe_key",),
+            update_values=changes,
+            where=Reminder.status == PENDING,
+        )
+    )
+    row = await session.scalar(fresh(select(Reminder).where(Reminder.dedupe_key == dedupe_key)))
+    assert row is not None  # inserted or found just now, in this transaction
+    return to_row(ReminderRow, row)
+
+
+async def get(*, session: AsyncSession, dedupe_key: str) -> ReminderRow | None:
+    """The reminder with this key, or ``None``."""
+    row = await session.scalar(fresh(select(Reminder).where(Reminder.dedupe_key == dedupe_key)))
+    return to_row(ReminderRow, row) if row else None
+
+
+async def claim_due(
+    *, session: AsyncSession, now: datetime, worker_id: str, limit: int, lease_seconds: float
+) -> list[ReminderRow]:
+    """Lease up to ``limit`` due pending reminders to ``worker_id`` (see the outbox)."""
+    rows = await _common.claim_due(
+        session,
+        Reminder,
+        due=Reminder.due_at,
+        now=now,
+        worker_id=worker_id,
+        limit=limit,
+        lease_seconds=lease_seconds,
+    )
+    return [to_row(ReminderRow, row) for row in rows]
+
+
+async def mark_fired(*, session: AsyncSession, reminder_id: int) -> bool:
+    """Record that a reminder was acted on; False if it was already fired or cancelled."""
+    statement = (
+        update(Reminder)
+        .where(Reminder.id == reminder_id, Reminder.status == PENDING)
+        .values(status=FIRED, fired_at=utcnow(), claimed_by=None, claimed_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    result = await session.execute(statement)
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+async def release(*, session: AsyncSession, reminder_id: int, due_at: datetime) -> bool:
+    """Hand a claimed reminder back to be tried again at ``due_at`` (its action failed)."""
+    statement = (
+        update(Reminder)
+        .where(Reminder.id == reminder_id, Reminder.status == PENDING)
+        .values(due_at=due_at, claimed_by=None, claimed_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    result = await session.execute(statement)
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+async def cancel(*, session: AsyncSession, case_id: str, kind: str | None = None) -> int:
+    """Cancel a case's pending reminders (all, or of one ``kind``); returns how many."""
+    statement = update(Reminder).where(Reminder.case_id == case_id, Reminder.status == PENDING)
+    if kind is not None:
+        statement = statement.where(Reminder.kind == kind)
+    result = await session.execute(
+        statement.values(status=CANCELLED, claimed_by=None, claimed_until=None).execution_options(
+            synchronize_session=False
+        )
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def cancel_key(*, session: AsyncSession, dedupe_key: str) -> bool:
+    """Cancel one pending reminder by its key."""
+    statement = (
+        update(Reminder)
+        .where(Reminder.dedupe_key == dedupe_key, Reminder.status == PENDING)
+        .values(status=CANCELLED, claimed_by=None, claimed_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    result = await session.execute(statement)
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]

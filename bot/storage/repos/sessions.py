@@ -1,0 +1,198 @@
+"""Flow sessions: a person's draft of a flow, saved after every step.
+
+Keeping drafts in the database (not in memory or in a Slack modal) is what lets a person
+pick up where they left off, on any replica, after a restart. A partial unique index allows
+only one *open* session per person and flow; :func:`create` turns a clash into
+:class:`OpenSessionExists`. Saves carry a version so a double-submitted step cannot
+overwrite a newer answer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.storage.repos._common import fresh, new_id, to_row
+from bot.storage.tables import FlowSession
+from bot.storage.types import utcnow
+
+OPEN = "open"
+SUBMITTED = "submitted"
+DISCARDED = "discarded"
+STATUSES = frozenset({OPEN, SUBMITTED, DISCARDED})
+
+
+class OpenSessionExists(Exception):
+    """The person already has an open draft of this flow."""
+
+
+@dataclass(frozen=True, slots=True)
+class FlowSessionRow:
+    """A draft: the current ``step``, the ``answers`` so far and the steps visited."""
+
+    id: str
+    platform: str
+    user_id: str
+    flow: str
+    step: str
+    answers: dict[str, Any]
+    history: list[Any]
+    status: str
+    case_id: str | None
+    version: int
+    view_ref: dict[str, Any] | None
+    created_at: datetime
+    updated_at: datetime
+
+
+async def get(*, session: AsyncSession, session_id: str) -> FlowSessionRow | None:
+    """The flow session with this id, whatever its status, or ``None``."""
+    row = await session.scalar(fresh(select(FlowSession).where(FlowSession.id == session_id)))
+    return to_row(FlowSessionRow, row) if row else None
+
+
+async def get_open(
+    *, session: AsyncSession, platform: str, user_id: str, flow: str
+) -> FlowSessionRow | None:
+    """The person's open draft of ``flow``, or ``None``."""
+    statement = select(FlowSession).where(
+        FlowSession.platform == platform,
+        FlowSession.user_id == user_id,
+        FlowSession.flow == flow,
+        FlowSession.status == OPEN,
+    )
+    row = await session.scalar(fresh(statement))
+    return to_row(FlowSessionRow, row) if row else None
+
+
+async def list_open(*, session: AsyncSession, platform: str, user_id: str) -> list[FlowSessionRow]:
+    """All of a person's open drafts, most recently touched first (for "resume")."""
+    statement = select(FlowSession).where(
+        FlowSession.platform == platform,
+        FlowSession.user_id == user_id,
+        FlowSession.status == OPEN,
+    )
+    rows = await session.scalars(fresh(statement.order_by(FlowSession.updated_at.desc())))
+    return [to_row(FlowSessionRow, row) for row in rows]
+
+
+async def create(
+    *,
+    session: AsyncSession,
+    platform: str,
+    user_id: str,
+    flow: str,
+    step: str,
+    answers: dict[str, Any] | None = None,
+    history: list[Any] | None = None,
+    case_id: str | None = None,
+    view_ref: dict[str, Any] | None = None,
+) -> FlowSessionRow:
+    """Open a new draft at version 1.
+
+    Args:
+        case_id: set when the draft edits an already submitted case.
+
+    Raises:
+        OpenSessionExists: the person already has an open draft of ``flow``. The insert
+            runs in a savepoint, so the caller's transaction stays usable.
+    """
+    now = utcnow()
+    row = FlowSession(
+        id=new_id(),
+        platform=platform,
+        user_id=user_id,
+        flow=flow,
+        step=step,
+        answers=answers or {},
+        history=history or [],
+        status=OPEN,
+        case_id=case_id,
+        version=1,
+        view_ref=view_ref,
+        created_at=now,
+        updated_at=now,
+    )
+    try:
+        async with session.begin_nested():
+            session.add(row)
+    except IntegrityError as error:
+        raise OpenSessionExists(f"{platform}:{user_id} already has an open {flow!r}") from error
+    return to_row(FlowSessionRow, row)
+
+
+async def save(
+    *,
+    session: AsyncSession,
+    session_id: str,
+    step: str,
+    answers: dict[str, Any],
+    history: list[Any],
+    expected_version: int,
+) -> bool:
+    """Store the draft's progress if it is still open and at ``expected_version``.
+
+    Returns:
+        True if saved (the version is now ``expected_version + 1``); False if someone saved
+        first or the draft is no longer open.
+    """
+    statement = (
+        update(FlowSession)
+        .where(
+            FlowSession.id == session_id,
+            FlowSession.version == expected_version,
+            FlowSession.status == OPEN,
+        )
+        .values(
+            step=step,
+            answers=answers,
+            history=history,
+            version=FlowSession.version + 1,
+            updated_at=utcnow(),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    result = await session.execute(statement)
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+async def set_view_ref(
+    *, session: AsyncSession, session_id: str, view_ref: dict[str, Any] | None
+) -> bool:
+    """Remember where the draft is shown (a Slack view id, a Teams card's activity id)."""
+    statement = (
+        update(FlowSession)
+        .where(FlowSession.id == session_id)
+        .values(view_ref=view_ref, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    result = await session.execute(statement)
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+async def set_status(
+    *, session: AsyncSession, session_id: str, status: str, case_id: str | None = None
+) -> bool:
+    """Close an open draft as ``"submitted"`` (optionally linking the case) or ``"discarded"``.
+
+    Returns:
+        True if the draft was open and is now closed; False otherwise (closing twice is safe).
+    """
+    if status not in STATUSES - {OPEN}:
+        raise ValueError(f"cannot set a flow session to {status!r}")
+    values: dict[str, Any] = {"status": status, "updated_at": utcnow()}
+    if case_id is not None:
+        values["case_id"] = case_id
+    statement = (
+        update(FlowSession)
+        .where(FlowSession.id == session_id, FlowSession.status == OPEN)
+        .values(**values, version=FlowSession.version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    result = await session.execute(statement)
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]

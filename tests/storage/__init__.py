@@ -1,0 +1,1 @@
+"""Contract tests for bot.storage, run on SQLite and on PostgreSQL."""
