@@ -59,7 +59,8 @@ def create_app(settings: Settings, *, pack: PolicyPack | None = None,
     app = web.Application(middlewares=[metrics.middleware], client_max_size=64 * 1024 * 1024)
     engine = create_engine(settings.database_url)
     db = session_factory(engine)
-    core = Core(pack=pack or load_policy(settings), db=db)
+    files = FileStore(settings.bot_file_store)
+    core = Core(pack=pack or load_policy(settings), db=db, files=files)
     if clock is not None:
         core.clock = clock
     messengers: dict[Platform, Messenger] = {}
@@ -68,7 +69,7 @@ def create_app(settings: Settings, *, pack: PolicyPack | None = None,
     delivery = DeliveryLoop(db=db, messengers=messengers, clock=clock)
     core.on_queued = delivery.wake
     app[CORE], app[DELIVERY], app[METRICS] = core, delivery, metrics
-    app[FILES] = FileStore(settings.bot_file_store)
+    app[FILES] = files
     _mount_health(app, engine, metrics)
     app.cleanup_ctx.append(_lifecycle(engine, delivery, run_delivery))
     return app

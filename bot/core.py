@@ -18,10 +18,12 @@ from bot.actions import ActionName, ActionRef
 from bot.cards import Actions, Button, Card, Element, Fields, Text
 from bot.cases.lifecycle import CaseKind
 from bot.cases.service import CaseOpened, open_case
+from bot.evidence import Fetch, take_in
 from bot.flows import abuse_report, business_case
 from bot.flows.engine import Draft, FlowDone, FlowEngine, FlowView
-from bot.model import Actor, ConversationRef
+from bot.model import Actor, ConversationRef, FileUpload
 from bot.policy import PolicyPack
+from bot.storage.files import FileStore
 from bot.storage.repos import cards as bindings
 from bot.storage.repos import sessions as drafts
 
@@ -51,12 +53,14 @@ class Core:
     Args:
         pack: the organisation's policy pack.
         db: the database session factory.
+        files: the store for evidence files.
         clock: the current UTC time (tests pass a controllable one).
         on_queued: called after something was queued for delivery (wakes the loop).
     """
 
     pack: PolicyPack
     db: async_sessionmaker[AsyncSession]
+    files: FileStore
     clock: Callable[[], dt.datetime] = utcnow
     on_queued: Callable[[], None] = lambda: None
 
@@ -76,8 +80,26 @@ class Core:
         return await self.flows.start(actor=actor, flow=flow)
 
     async def answer_page(self, *, actor: Actor, draft_id: str, page_id: str,
-                          values: dict[str, Any]) -> FlowView | FlowDone:
-        """Take a page's answers (errors on the field, next page, or the case opened)."""
+                          values: dict[str, Any],
+                          uploads: dict[str, tuple[FileUpload, ...]] | None = None,
+                          fetch: Fetch | None = None) -> FlowView | FlowDone:
+        """Take a page's answers (errors on the field, next page, or the case opened).
+
+        Files attached on the page are fetched, checked and stored first; a refused file is
+        named on its field and nothing else on the page is lost.
+        """
+        values = dict(values)
+        for step_id, files in (uploads or {}).items():
+            if not files or fetch is None:
+                continue
+            intake = await take_in(db=self.db, store=self.files, fetch=fetch,
+                                   limits=self.pack.abuse_report.evidence_limits,
+                                   uploads=files, platform=actor.platform, draft_id=draft_id)
+            if intake.error:
+                view = await self.flows.show(draft_id=draft_id, actor=actor)
+                return FlowView(draft=view.draft, spec=view.spec, page=view.page,
+                                errors={step_id: intake.error})
+            values[step_id] = list(intake.file_ids)
         result = await self.flows.answer(draft_id=draft_id, actor=actor, page_id=page_id,
                                          values=values)
         if isinstance(result, FlowDone):

@@ -247,7 +247,11 @@ def _normalise(page: Page, values: Mapping[str, Any], answers: Mapping[str, Any]
         if not step.takes_answer:
             continue
         value = values.get(step.id)
-        if step.kind in (StepKind.MULTI_CHOICE, StepKind.PEOPLE, StepKind.FILES):
+        if step.kind is StepKind.FILES and value is None:
+            # No new files this time: keep the ones already attached (a modal cannot
+            # show files attached earlier, so an empty file field must not erase them).
+            out[step.id] = list(answers.get(step.id) or [])
+        elif step.kind in (StepKind.MULTI_CHOICE, StepKind.PEOPLE, StepKind.FILES):
             items = _as_list(value)
             out[step.id] = [str(v) for v in items if not is_blank(v)]
         elif step.kind is StepKind.CONFIRM:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from typing import Any
 
-from bot.storage.repos import cases
+from bot.storage.repos import cases, sessions
+from bot.storage.repos import files as stored_files
 from tests.support.bot_fixtures import BotClient
 from tests.support.fake_slack import FakeSlack
 from tests.support.slack_signing import interaction_body, signed_headers, slash_command_body
@@ -43,6 +45,24 @@ def text(value: str) -> dict[str, Any]:
     return {"type": "plain_text_input", "value": value}
 
 
+FULL_REPORT: list[dict[str, dict[str, Any]]] = [
+        {"safety": radio("no")},
+        {"reporter_role": radio("staff"), "directorate": text("Evidence")},
+        {"line_manager": {"type": "users_select", "selected_user": "U0MANAGER"}},
+        {"account_kind": radio("own"), "channel": radio("email")},
+        {"kind": radio("threat"),
+         "started_on": {"type": "datepicker", "selected_date": "2026-11-01"},
+         "ongoing": radio("yes"), "senders": text("angry@example.com"), "links": text(""),
+         "description": text("<!channel> They wrote to me at home."),
+         "work_item": text("Guidance 42"), "contentious": radio("yes")},
+        {"evidence": {"type": "file_input", "files": []}},
+        {"protected_characteristics": {"type": "checkboxes",
+                                       "selected_options": [{"value": "none"}]},
+         "details_exposed": radio("no"), "replied": radio("no")},
+        {"review": {"type": "checkboxes", "selected_options": [{"value": "yes"}]}},
+    ]
+
+
 async def submit(bot: BotClient, view: dict[str, Any], values: dict[str, dict[str, Any]],
                  user: str = "U0REPORTER") -> dict[str, Any]:
     response = await bot.slack(submission(view, values, user))
@@ -50,6 +70,11 @@ async def submit(bot: BotClient, view: dict[str, Any], values: dict[str, dict[st
     body = await response.json()
     assert isinstance(body, dict)
     return body
+
+
+def shown(text: str) -> str:
+    """Text as a person reads it: the renderer's invisible link breakers removed."""
+    return text.replace("\u2060", "").replace("\u200b", "")
 
 
 def input_ids(view: dict[str, Any]) -> list[str]:
@@ -111,22 +136,7 @@ async def test_the_draft_resumes_where_it_stopped(bot: BotClient, fake_slack: Fa
 async def test_a_whole_report_is_stored_before_the_receipt(bot: BotClient,
                                                            fake_slack: FakeSlack) -> None:
     view = await open_report(bot, fake_slack)
-    pages = [
-        {"safety": radio("no")},
-        {"reporter_role": radio("staff"), "directorate": text("Evidence")},
-        {"line_manager": {"type": "users_select", "selected_user": "U0MANAGER"}},
-        {"account_kind": radio("own"), "channel": radio("email")},
-        {"kind": radio("threat"),
-         "started_on": {"type": "datepicker", "selected_date": "2026-11-01"},
-         "ongoing": radio("yes"), "senders": text("angry@example.com"), "links": text(""),
-         "description": text("<!channel> They wrote to me at home."),
-         "work_item": text("Guidance 42"), "contentious": radio("yes")},
-        {"evidence": {"type": "file_input", "files": []}},
-        {"protected_characteristics": {"type": "checkboxes",
-                                       "selected_options": [{"value": "none"}]},
-         "details_exposed": radio("no"), "replied": radio("no")},
-        {"review": {"type": "checkboxes", "selected_options": [{"value": "yes"}]}},
-    ]
+    pages = FULL_REPORT
     for values in pages:
         body = await submit(bot, view, values)
         assert body["response_action"] == "update", body
@@ -157,3 +167,50 @@ async def test_health_ready_and_metrics(bot: BotClient) -> None:
     assert ready.status == 200 and (await ready.json())["status"] == "ready"
     metrics = await (await bot.session.get(bot.url("/metrics"))).text()
     assert 'bot_http_requests_total{method="GET",route="/healthz",status="200"} 1' in metrics
+
+
+async def walk_to_evidence(bot: BotClient, fake_slack: FakeSlack) -> dict[str, Any]:
+    view = await open_report(bot, fake_slack)
+    for values in FULL_REPORT[:5]:
+        body = await submit(bot, view, values)
+        view = {**view, **body["view"]}
+    assert input_ids(view) == ["evidence"]
+    return view
+
+
+async def test_evidence_files_are_downloaded_with_the_token_and_stored(
+        bot: BotClient, fake_slack: FakeSlack) -> None:
+    view = await walk_to_evidence(bot, fake_slack)
+    files = [fake_slack.add_file(f"F{i}", f"shot{i}.png", f"png-bytes-{i}".encode(),
+                                 "image/png") for i in range(3)]
+    body = await submit(bot, view, {"evidence": {"type": "file_input", "files": files}})
+    assert body["response_action"] == "update", body
+    async with bot.core.db() as s:
+        draft = await sessions.get_open(session=s, platform="slack", user_id="U0REPORTER",
+                                        flow="abuse_report")
+        assert draft is not None and len(draft.answers["evidence"]) == 3
+        stored = [await stored_files.get(session=s, file_id=i) for i in draft.answers["evidence"]]
+    for index, row in enumerate(stored):
+        assert row is not None
+        content = f"png-bytes-{index}".encode()
+        assert row.sha256 == hashlib.sha256(content).hexdigest() and row.size == len(content)
+        assert bot.core.files.resolve(row.path).read_bytes() == content
+
+
+async def test_a_refused_file_is_named_on_the_field(bot: BotClient,
+                                                    fake_slack: FakeSlack) -> None:
+    view = await walk_to_evidence(bot, fake_slack)
+    files = [fake_slack.add_file("F1", "ok.png", b"png", "image/png"),
+             fake_slack.add_file("F2", "tool.exe", b"MZ", "application/x-msdownload")]
+    body = await submit(bot, view, {"evidence": {"type": "file_input", "files": files}})
+    assert body["response_action"] == "errors"
+    assert "tool.exe" in shown(body["errors"]["evidence"])
+    big = fake_slack.add_file("F3", "huge.png", b"x" * (20 * 1024 * 1024 + 1), "image/png")
+    body = await submit(bot, view, {"evidence": {"type": "file_input", "files": [big]}})
+    assert body["response_action"] == "errors"
+    assert "huge.png" in shown(body["errors"]["evidence"])
+    assert "20 MB" in body["errors"]["evidence"]
+    async with bot.core.db() as s:
+        draft = await sessions.get_open(session=s, platform="slack", user_id="U0REPORTER",
+                                        flow="abuse_report")
+    assert draft is not None and draft.answers["description"], "nothing else was lost"

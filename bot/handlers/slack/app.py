@@ -18,6 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core import Core
 from bot.handlers.slack import listeners
+from bot.handlers.slack.files import SlackFileFetcher
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,9 @@ def build_slack_app(core: Core, *, client: AsyncWebClient, signing_secret: str) 
         verify_token: check the token with ``auth.test`` on the first request.
     """
     app = AsyncApp(client=client, signing_secret=signing_secret)
-    handlers = listeners.SlackListeners(core, callback_id=FLOW_CALLBACK)
+    fetch = SlackFileFetcher(token=client.token or "", api_url=client.base_url,
+                             max_bytes=core.pack.abuse_report.evidence_limits.max_file_bytes)
+    handlers = listeners.SlackListeners(core, callback_id=FLOW_CALLBACK, fetch=fetch)
     app.command("/report-abuse")(handlers.report_abuse)
     app.command("/social-case")(handlers.social_case)
     app.command("/staff-safety")(handlers.admin_command)

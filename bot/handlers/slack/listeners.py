@@ -20,7 +20,8 @@ from bot.core import ABUSE_REPORT, BUSINESS_CASE, Core
 from bot.flows.cards import page_card, parse_metadata
 from bot.flows.engine import FlowError, FlowView
 from bot.handlers.slack.blockkit import render_errors, render_modal
-from bot.handlers.slack.state import actor_from, conversation_of, form_values
+from bot.handlers.slack.files import SlackFileFetcher
+from bot.handlers.slack.state import actor_from, conversation_of, form_values, uploads
 
 log = logging.getLogger(__name__)
 
@@ -33,9 +34,10 @@ START_ACTIONS = {
 class SlackListeners:
     """The listener functions, bound to the core they call."""
 
-    def __init__(self, core: Core, *, callback_id: str) -> None:
+    def __init__(self, core: Core, *, callback_id: str, fetch: SlackFileFetcher) -> None:
         self._core = core
         self._callback = callback_id
+        self._fetch = fetch
 
     def _modal(self, card: Card) -> dict[str, Any]:
         return render_modal(card, callback_id=self._callback)
@@ -65,11 +67,14 @@ class SlackListeners:
     async def flow_submit(self, ack: AsyncAck, body: dict[str, Any],
                           view: dict[str, Any]) -> None:
         """A modal page was submitted: errors on the field, the next page, or the receipt."""
+        values = form_values(view.get("state") or {})
+        files = {k: uploads(v) for k, v in values.items() if _is_file_list(v)}
+        values.update({k: None for k in files})
         try:
             draft_id, page_id = parse_metadata(view.get("private_metadata", ""))
             result = await self._core.answer_page(
-                actor=actor_from(body), draft_id=draft_id, page_id=page_id,
-                values=form_values(view.get("state") or {}),
+                actor=actor_from(body), draft_id=draft_id, page_id=page_id, values=values,
+                uploads=files, fetch=self._fetch,
             )
         except (FlowError, ValueError) as error:
             message = error.message if isinstance(error, FlowError) else "This form has expired."
@@ -138,6 +143,10 @@ class SlackListeners:
     async def ignore_event(self, ack: AsyncAck) -> None:
         """Events the bot subscribes to but does not act on yet are acknowledged."""
         await ack()
+
+
+def _is_file_list(value: Any) -> bool:
+    return isinstance(value, list) and any(isinstance(item, dict) for item in value)
 
 
 def _message_card(title: str, message: str) -> Card:
