@@ -36,8 +36,9 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command and return the exit code."""
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     if args.command == "check-pack":
         from bot.policy import check_pack
 
@@ -90,8 +91,12 @@ def _serve(settings: object) -> int:
     for line in settings.platform_status():
         print(line, flush=True)
     print(f"Policy pack: {pack.organisation.name}", flush=True)
-    web.run_app(create_app(settings, pack=pack), host="0.0.0.0", port=settings.port,
-                print=lambda message: print(message, flush=True))
+    web.run_app(
+        create_app(settings, pack=pack),
+        host="0.0.0.0",
+        port=settings.port,
+        print=lambda message: print(message, flush=True),
+    )
     return 0
 
 

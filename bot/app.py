@@ -41,10 +41,15 @@ def load_policy(settings: Settings) -> PolicyPack:
     return load_pack(settings.bot_policy_pack) if settings.bot_policy_pack else load_default_pack()
 
 
-def create_app(settings: Settings, *, pack: PolicyPack | None = None,
-               slack_client: Any = None, teams_auth: Any = None,
-               clock: Callable[[], dt.datetime] | None = None,
-               run_delivery: bool = True) -> web.Application:
+def create_app(
+    settings: Settings,
+    *,
+    pack: PolicyPack | None = None,
+    slack_client: Any = None,
+    teams_auth: Any = None,
+    clock: Callable[[], dt.datetime] | None = None,
+    run_delivery: bool = True,
+) -> web.Application:
     """Build the bot's web application.
 
     Args:
@@ -75,8 +80,13 @@ def create_app(settings: Settings, *, pack: PolicyPack | None = None,
     return app
 
 
-def _mount_slack(app: web.Application, core: Core, settings: Settings, client: Any,
-                 messengers: dict[Platform, Messenger]) -> None:
+def _mount_slack(
+    app: web.Application,
+    core: Core,
+    settings: Settings,
+    client: Any,
+    messengers: dict[Platform, Messenger],
+) -> None:
     if not settings.slack_enabled and client is None:
         return
     from bot.handlers.slack.setup import setup_slack
@@ -84,8 +94,13 @@ def _mount_slack(app: web.Application, core: Core, settings: Settings, client: A
     messengers[Platform.SLACK] = setup_slack(app, core, settings, client=client)
 
 
-def _mount_teams(app: web.Application, core: Core, settings: Settings, auth: Any,
-                 messengers: dict[Platform, Messenger]) -> None:
+def _mount_teams(
+    app: web.Application,
+    core: Core,
+    settings: Settings,
+    auth: Any,
+    messengers: dict[Platform, Messenger],
+) -> None:
     from bot.handlers.teams.setup import setup_teams
 
     messengers[Platform.TEAMS] = setup_teams(app, core, settings, auth=auth)
@@ -99,23 +114,24 @@ def _mount_health(app: web.Application, engine: Any, metrics: Metrics) -> None:
         try:
             current = await is_current(engine)
         except Exception as error:  # the database is down: not ready, and say why
-            return web.json_response({"status": "database unreachable",
-                                      "error": type(error).__name__}, status=503)
+            return web.json_response(
+                {"status": "database unreachable", "error": type(error).__name__}, status=503
+            )
         if not current:
             return web.json_response({"status": "migrations pending"}, status=503)
         return web.json_response({"status": "ready"})
 
     async def metrics_page(_: web.Request) -> web.Response:
-        return web.Response(text=metrics.render(), content_type="text/plain",
-                            charset="utf-8")
+        return web.Response(text=metrics.render(), content_type="text/plain", charset="utf-8")
 
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics_page)
 
 
-def _lifecycle(engine: Any, delivery: DeliveryLoop, run_delivery: bool
-               ) -> Callable[[web.Application], contextlib.AbstractAsyncContextManager[None]]:
+def _lifecycle(
+    engine: Any, delivery: DeliveryLoop, run_delivery: bool
+) -> Callable[[web.Application], contextlib.AbstractAsyncContextManager[None]]:
     @contextlib.asynccontextmanager
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         app[METRICS].gauges["bot_outbox_delivered_total"] = lambda: float(delivery.delivered)

@@ -179,8 +179,19 @@ class Card:
 _ELEMENT_TYPES: dict[str, type] = {
     cls.__name__: cls
     for cls in (
-        Text, Fields, Link, Divider, Button, Actions, Option,
-        TextInput, ChoiceInput, PeopleInput, DateInput, FileInput, Card,
+        Text,
+        Fields,
+        Link,
+        Divider,
+        Button,
+        Actions,
+        Option,
+        TextInput,
+        ChoiceInput,
+        PeopleInput,
+        DateInput,
+        FileInput,
+        Card,
     )
 }
 

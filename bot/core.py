@@ -67,10 +67,14 @@ class Core:
     def __post_init__(self) -> None:
         self.flows = FlowEngine(
             db=self.db,
-            specs={ABUSE_REPORT: abuse_report.build_spec(self.pack),
-                   BUSINESS_CASE: business_case.build_spec(self.pack)},
-            completions={ABUSE_REPORT: self._open_abuse_report,
-                         BUSINESS_CASE: self._open_business_case},
+            specs={
+                ABUSE_REPORT: abuse_report.build_spec(self.pack),
+                BUSINESS_CASE: business_case.build_spec(self.pack),
+            },
+            completions={
+                ABUSE_REPORT: self._open_abuse_report,
+                BUSINESS_CASE: self._open_business_case,
+            },
         )
 
     # Flows.
@@ -79,10 +83,16 @@ class Core:
         """Start or resume ``flow`` for the person."""
         return await self.flows.start(actor=actor, flow=flow)
 
-    async def answer_page(self, *, actor: Actor, draft_id: str, page_id: str,
-                          values: dict[str, Any],
-                          uploads: dict[str, tuple[FileUpload, ...]] | None = None,
-                          fetch: Fetch | None = None) -> FlowView | FlowDone:
+    async def answer_page(
+        self,
+        *,
+        actor: Actor,
+        draft_id: str,
+        page_id: str,
+        values: dict[str, Any],
+        uploads: dict[str, tuple[FileUpload, ...]] | None = None,
+        fetch: Fetch | None = None,
+    ) -> FlowView | FlowDone:
         """Take a page's answers (errors on the field, next page, or the case opened).
 
         Files attached on the page are fetched, checked and stored first; a refused file is
@@ -92,16 +102,24 @@ class Core:
         for step_id, files in (uploads or {}).items():
             if not files or fetch is None:
                 continue
-            intake = await take_in(db=self.db, store=self.files, fetch=fetch,
-                                   limits=self.pack.abuse_report.evidence_limits,
-                                   uploads=files, platform=actor.platform, draft_id=draft_id)
+            intake = await take_in(
+                db=self.db,
+                store=self.files,
+                fetch=fetch,
+                limits=self.pack.abuse_report.evidence_limits,
+                uploads=files,
+                platform=actor.platform,
+                draft_id=draft_id,
+            )
             if intake.error:
                 view = await self.flows.show(draft_id=draft_id, actor=actor)
-                return FlowView(draft=view.draft, spec=view.spec, page=view.page,
-                                errors={step_id: intake.error})
+                return FlowView(
+                    draft=view.draft, spec=view.spec, page=view.page, errors={step_id: intake.error}
+                )
             values[step_id] = list(intake.file_ids)
-        result = await self.flows.answer(draft_id=draft_id, actor=actor, page_id=page_id,
-                                         values=values)
+        result = await self.flows.answer(
+            draft_id=draft_id, actor=actor, page_id=page_id, values=values
+        )
         if isinstance(result, FlowDone):
             self.on_queued()
         return result
@@ -111,77 +129,122 @@ class Core:
 
     async def discard(self, *, actor: Actor, draft_id: str) -> Card:
         await self.flows.discard(draft_id=draft_id, actor=actor)
-        return Card(title="Draft discarded", elements=(
-            Text("Your draft has been deleted. You can start again at any time."),))
+        return Card(
+            title="Draft discarded",
+            elements=(Text("Your draft has been deleted. You can start again at any time."),),
+        )
 
-    async def _open_abuse_report(self, session: AsyncSession, draft: Draft,
-                                 actor: Actor) -> CaseOpened:
-        return await open_case(session, kind=CaseKind.ABUSE_REPORT, actor=actor,
-                               prefix=self.pack.abuse_report.reference_prefix,
-                               answers=draft.answers, urgent=draft.answers.get("safety") == "yes",
-                               clock=self.clock)
+    async def _open_abuse_report(
+        self, session: AsyncSession, draft: Draft, actor: Actor
+    ) -> CaseOpened:
+        return await open_case(
+            session,
+            kind=CaseKind.ABUSE_REPORT,
+            actor=actor,
+            prefix=self.pack.abuse_report.reference_prefix,
+            answers=draft.answers,
+            urgent=draft.answers.get("safety") == "yes",
+            clock=self.clock,
+        )
 
-    async def _open_business_case(self, session: AsyncSession, draft: Draft,
-                                  actor: Actor) -> CaseOpened:
-        return await open_case(session, kind=CaseKind.BUSINESS_CASE, actor=actor,
-                               prefix=self.pack.business_case.reference_prefix,
-                               answers=draft.answers, clock=self.clock)
+    async def _open_business_case(
+        self, session: AsyncSession, draft: Draft, actor: Actor
+    ) -> CaseOpened:
+        return await open_case(
+            session,
+            kind=CaseKind.BUSINESS_CASE,
+            actor=actor,
+            prefix=self.pack.business_case.reference_prefix,
+            answers=draft.answers,
+            clock=self.clock,
+        )
 
     def done_card(self, done: FlowDone) -> Card:
         """The receipt shown once the case is stored."""
         opened: CaseOpened = done.result
         elements: list[Element] = [Fields((("Reference", opened.reference),))]
         if opened.kind is CaseKind.ABUSE_REPORT:
-            elements.insert(0, Text("Thank you. Your report has been received and stored "
-                                    "safely.", "good"))
+            elements.insert(
+                0, Text("Thank you. Your report has been received and stored safely.", "good")
+            )
             if opened.urgent:
                 safety = self.pack.abuse_report.safety_advice
                 elements.append(Text(safety.text, "alert"))
-            return Card(title="Report received", elements=tuple(elements),
-                        fallback=f"Report received: {opened.reference}")
+            return Card(
+                title="Report received",
+                elements=tuple(elements),
+                fallback=f"Report received: {opened.reference}",
+            )
         elements.insert(0, Text("Thank you. Your business case has been received.", "good"))
-        return Card(title="Business case received", elements=tuple(elements),
-                    fallback=f"Business case received: {opened.reference}")
+        return Card(
+            title="Business case received",
+            elements=tuple(elements),
+            fallback=f"Business case received: {opened.reference}",
+        )
 
     # Home and admin.
 
     async def home_card(self, *, actor: Actor) -> Card:
         """The home screen: start either flow, and any drafts waiting to be finished."""
         async with self.db() as s:
-            open_drafts = await drafts.list_open(session=s, platform=actor.platform.value,
-                                                 user_id=actor.user_id)
-        elements: list[Element] = [Text(self.pack.organisation.name, "heading"), Text(
-            "Report abusive, threatening or malicious contact you received because of your "
-            "work, or make the business case for a new social media presence.")]
+            open_drafts = await drafts.list_open(
+                session=s, platform=actor.platform.value, user_id=actor.user_id
+            )
+        elements: list[Element] = [
+            Text(self.pack.organisation.name, "heading"),
+            Text(
+                "Report abusive, threatening or malicious contact you received because of your "
+                "work, or make the business case for a new social media presence."
+            ),
+        ]
         for draft in open_drafts:
-            elements.append(Text(f"You have a draft: {FLOW_TITLES.get(draft.flow, draft.flow)}. "
-                                 "Start it again to carry on where you stopped.", "muted"))
-        elements.append(Actions((
-            Button("Report abusive contact", ActionRef(ActionName.FLOW_START_ABUSE_REPORT)
-                   .encode(), "primary"),
-            Button("Start a business case", ActionRef(ActionName.FLOW_START_BUSINESS_CASE)
-                   .encode()),
-        )))
+            elements.append(
+                Text(
+                    f"You have a draft: {FLOW_TITLES.get(draft.flow, draft.flow)}. "
+                    "Start it again to carry on where you stopped.",
+                    "muted",
+                )
+            )
+        elements.append(
+            Actions(
+                (
+                    Button(
+                        "Report abusive contact",
+                        ActionRef(ActionName.FLOW_START_ABUSE_REPORT).encode(),
+                        "primary",
+                    ),
+                    Button(
+                        "Start a business case",
+                        ActionRef(ActionName.FLOW_START_BUSINESS_CASE).encode(),
+                    ),
+                )
+            )
+        )
         return Card(title="Staff Safety", elements=tuple(elements), fallback="Staff Safety")
 
     def identities(self, actor: Actor) -> list[str]:
         """How the pack can name this person: ``platform:user`` and e-mail."""
         return [value for value in (actor.key, actor.email) if value]
 
-    async def admin_command(self, *, actor: Actor, text: str,
-                            conversation: ConversationRef) -> str:
+    async def admin_command(self, *, actor: Actor, text: str, conversation: ConversationRef) -> str:
         """``bind <purpose>`` in a channel: route that kind of card there. Admins only."""
         words = text.strip().lower().split()
         if len(words) != 2 or words[0] != "bind" or words[1] not in BIND_PURPOSES:
             return ADMIN_HELP
         if ADMIN_ROLE not in self.pack.roles_of(self.identities(actor)):
-            return ("Only an administrator named in the policy pack (roles: admin) can bind a "
-                    "channel. Ask your administrator to add you.")
+            return (
+                "Only an administrator named in the policy pack (roles: admin) can bind a "
+                "channel. Ask your administrator to add you."
+            )
         if not conversation.conversation_id:
             return "Please run this in the channel you want to bind."
         purpose = BIND_PURPOSES[words[1]]
         async with self.db.begin() as s:
-            await bindings.bind_channel(session=s, purpose=purpose,
-                                        platform=conversation.platform.value,
-                                        conversation=conversation, bound_by=actor.key)
+            await bindings.bind_channel(
+                session=s,
+                purpose=purpose,
+                platform=conversation.platform.value,
+                conversation=conversation,
+                bound_by=actor.key,
+            )
         return f"Done. This channel is now the {words[1].replace('-', ' ')} channel."

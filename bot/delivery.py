@@ -61,10 +61,14 @@ class DeliveryLoop:
         idle_seconds: how long to sleep when nothing was due.
     """
 
-    def __init__(self, *, db: async_sessionmaker[AsyncSession],
-                 messengers: Mapping[Platform, Messenger],
-                 clock: Callable[[], dt.datetime] | None = None,
-                 idle_seconds: float = 0.2) -> None:
+    def __init__(
+        self,
+        *,
+        db: async_sessionmaker[AsyncSession],
+        messengers: Mapping[Platform, Messenger],
+        clock: Callable[[], dt.datetime] | None = None,
+        idle_seconds: float = 0.2,
+    ) -> None:
         self._db = db
         self._messengers = dict(messengers)
         self._clock = clock or (lambda: dt.datetime.now(dt.UTC))
@@ -95,8 +99,13 @@ class DeliveryLoop:
     async def run_once(self) -> int:
         """Claim one batch of due rows and send them; return how many were handled."""
         async with self._db.begin() as s:
-            rows = await outbox.claim_due(session=s, now=self._clock(), worker_id=self._worker,
-                                          limit=BATCH, lease_seconds=LEASE_SECONDS)
+            rows = await outbox.claim_due(
+                session=s,
+                now=self._clock(),
+                worker_id=self._worker,
+                limit=BATCH,
+                lease_seconds=LEASE_SECONDS,
+            )
         if not rows:
             return 0
         groups: dict[tuple[Any, ...], list[Any]] = {}
@@ -144,21 +153,25 @@ class DeliveryLoop:
             return await self._post_or_update_card(messenger, row, target, card)
         return (await messenger.post(target, card)).message_id
 
-    async def _post_or_update_card(self, messenger: Messenger, row: Any,
-                                   target: ConversationRef, card: Any) -> str:
+    async def _post_or_update_card(
+        self, messenger: Messenger, row: Any, target: ConversationRef, card: Any
+    ) -> str:
         async with self._db() as s:
-            posted = await posted_cards.list_posted(session=s, case_id=row.case_id,
-                                                    purpose=row.card_purpose)
+            posted = await posted_cards.list_posted(
+                session=s, case_id=row.case_id, purpose=row.card_purpose
+            )
         existing = _matching(posted, row.platform, target.conversation_id)
         if existing is not None:
-            ref = MessageRef.from_json({"conversation": existing.conversation,
-                                        "message_id": existing.message_id})
+            ref = MessageRef.from_json(
+                {"conversation": existing.conversation, "message_id": existing.message_id}
+            )
             await messenger.update(ref, card)
             return str(existing.message_id)
         ref = await messenger.post(target, card)
         async with self._db.begin() as s:
-            await posted_cards.record_posted(session=s, case_id=row.case_id,
-                                             purpose=row.card_purpose, message=ref)
+            await posted_cards.record_posted(
+                session=s, case_id=row.case_id, purpose=row.card_purpose, message=ref
+            )
         return ref.message_id
 
     async def _finish(self, outbox_id: int, *, message_id: str) -> None:
@@ -169,15 +182,20 @@ class DeliveryLoop:
         attempts = max(row.attempts or 0, 1)  # the claim counted this attempt
         async with self._db.begin() as s:
             if error.permanent and attempts >= MAX_PERMANENT_ATTEMPTS:
-                log.error("outbox row %s set aside after %s attempts: %s", row.id, attempts,
-                          error)
+                log.error("outbox row %s set aside after %s attempts: %s", row.id, attempts, error)
                 await outbox.mark_dead(session=s, outbox_id=row.id, error=str(error))
                 return
             due = self._clock() + dt.timedelta(seconds=backoff(attempts, error.retry_after))
-            log.warning("outbox row %s failed (attempt %s), next at %s: %s", row.id, attempts,
-                        due.isoformat(), error)
-            await outbox.mark_retry(session=s, outbox_id=row.id, next_attempt_at=due,
-                                    error=str(error)[:500])
+            log.warning(
+                "outbox row %s failed (attempt %s), next at %s: %s",
+                row.id,
+                attempts,
+                due.isoformat(),
+                error,
+            )
+            await outbox.mark_retry(
+                session=s, outbox_id=row.id, next_attempt_at=due, error=str(error)[:500]
+            )
 
 
 def _card_key(row: Any) -> tuple[Any, ...]:

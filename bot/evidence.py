@@ -52,18 +52,29 @@ def refusal(upload: FileUpload, limits: EvidenceLimits, size: int | None = None)
     """Why this file cannot be accepted, or None when it can."""
     mime = _type_of(upload)
     if mime not in limits.allowed_types:
-        return (f"“{upload.name}” is a type of file we cannot accept ({mime}). Please send "
-                "a screenshot, PDF, text or Word file instead.")
+        return (
+            f"“{upload.name}” is a type of file we cannot accept ({mime}). Please send "
+            "a screenshot, PDF, text or Word file instead."
+        )
     size = size if size is not None else upload.size
     if size is not None and size > limits.max_file_bytes:
-        return (f"“{upload.name}” is {_megabytes(size)}, over the limit of "
-                f"{_megabytes(limits.max_file_bytes)}. Please send a smaller copy.")
+        return (
+            f"“{upload.name}” is {_megabytes(size)}, over the limit of "
+            f"{_megabytes(limits.max_file_bytes)}. Please send a smaller copy."
+        )
     return None
 
 
-async def take_in(*, db: async_sessionmaker[AsyncSession], store: FileStore,
-                  limits: EvidenceLimits, uploads: Sequence[FileUpload], fetch: Fetch,
-                  platform: Platform, draft_id: str) -> Intake:
+async def take_in(
+    *,
+    db: async_sessionmaker[AsyncSession],
+    store: FileStore,
+    limits: EvidenceLimits,
+    uploads: Sequence[FileUpload],
+    fetch: Fetch,
+    platform: Platform,
+    draft_id: str,
+) -> Intake:
     """Fetch, check and store each upload; stop at the first refused file and name it."""
     if len(uploads) > limits.max_files:
         return Intake((), f"Please send at most {limits.max_files} files.")
@@ -81,8 +92,13 @@ async def take_in(*, db: async_sessionmaker[AsyncSession], store: FileStore,
             return Intake(tuple(accepted), problem)
         saved = await store.save(data=data, name=upload.name, mime_type=_type_of(upload))
         async with db.begin() as s:
-            row = await stored_files.record(session=s, saved=saved, name=upload.name,
-                                            mime_type=_type_of(upload),
-                                            platform=platform.value, session_id=draft_id)
+            row = await stored_files.record(
+                session=s,
+                saved=saved,
+                name=upload.name,
+                mime_type=_type_of(upload),
+                platform=platform.value,
+                session_id=draft_id,
+            )
         accepted.append(row.id)
     return Intake(tuple(accepted))

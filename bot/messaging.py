@@ -23,8 +23,9 @@ class DeliveryError(Exception):
         permanent: True when trying again cannot help (channel gone, bot removed).
     """
 
-    def __init__(self, message: str, *, retry_after: float | None = None,
-                 permanent: bool = False) -> None:
+    def __init__(
+        self, message: str, *, retry_after: float | None = None, permanent: bool = False
+    ) -> None:
         super().__init__(message)
         self.retry_after = retry_after
         self.permanent = permanent

@@ -43,13 +43,19 @@ class Metrics:
 
     def render(self) -> str:
         """The metrics in Prometheus text format."""
-        lines = ["# HELP bot_http_requests_total HTTP requests by route and status.",
-                 "# TYPE bot_http_requests_total counter"]
+        lines = [
+            "# HELP bot_http_requests_total HTTP requests by route and status.",
+            "# TYPE bot_http_requests_total counter",
+        ]
         for (method, path, status), count in sorted(self.requests.items()):
-            lines.append(f'bot_http_requests_total{{method="{method}",route="{path}",'
-                         f'status="{status}"}} {count}')
-        lines += ["# HELP bot_http_request_seconds_total Time spent serving requests.",
-                  "# TYPE bot_http_request_seconds_total counter"]
+            lines.append(
+                f'bot_http_requests_total{{method="{method}",route="{path}",'
+                f'status="{status}"}} {count}'
+            )
+        lines += [
+            "# HELP bot_http_request_seconds_total Time spent serving requests.",
+            "# TYPE bot_http_request_seconds_total counter",
+        ]
         for path, seconds in sorted(self.seconds.items()):
             lines.append(f'bot_http_request_seconds_total{{route="{path}"}} {seconds:.6f}')
         for name, read in sorted(self.gauges.items()):

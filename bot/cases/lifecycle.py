@@ -122,9 +122,7 @@ STATES: dict[CaseKind, tuple[str, ...]] = {
     CaseKind.BUSINESS_CASE: tuple(BusinessCaseState),
 }
 
-TERMINAL_STATES: frozenset[str] = frozenset(
-    {A.CLOSED, B.APPROVED, B.REJECTED, B.WITHDRAWN}
-)
+TERMINAL_STATES: frozenset[str] = frozenset({A.CLOSED, B.APPROVED, B.REJECTED, B.WITHDRAWN})
 
 # The button that carries each event. Reopen and close are buttons like the others.
 EVENT_ACTIONS: dict[CaseEvent, ActionName] = {

@@ -34,9 +34,16 @@ class CaseOpened:
     urgent: bool
 
 
-async def open_case(session: AsyncSession, *, kind: CaseKind, prefix: str, actor: Actor,
-                    answers: dict[str, Any], urgent: bool = False,
-                    clock: Callable[[], dt.datetime] | None = None) -> CaseOpened:
+async def open_case(
+    session: AsyncSession,
+    *,
+    kind: CaseKind,
+    prefix: str,
+    actor: Actor,
+    answers: dict[str, Any],
+    urgent: bool = False,
+    clock: Callable[[], dt.datetime] | None = None,
+) -> CaseOpened:
     """Store a new case with its first timeline event and first version.
 
     Args:
@@ -51,11 +58,24 @@ async def open_case(session: AsyncSession, *, kind: CaseKind, prefix: str, actor
     now = (clock or (lambda: dt.datetime.now(dt.UTC)))()
     reference = await cases.next_reference(session=session, prefix=prefix, year=now.year)
     state = INITIAL_STATE[kind]
-    row = await cases.create(session=session, kind=kind.value, reference=reference, state=state,
-                             reporter=actor, data=answers, urgent=urgent)
-    await events.append(session=session, case_id=row.id, actor_key=actor.key,
-                        actor_name=actor.display_name, event=SUBMITTED, from_state=None,
-                        to_state=state, detail={"reference": reference, "urgent": urgent})
-    await cases.add_version(session=session, case_id=row.id, data=answers,
-                            created_by=actor.key)
+    row = await cases.create(
+        session=session,
+        kind=kind.value,
+        reference=reference,
+        state=state,
+        reporter=actor,
+        data=answers,
+        urgent=urgent,
+    )
+    await events.append(
+        session=session,
+        case_id=row.id,
+        actor_key=actor.key,
+        actor_name=actor.display_name,
+        event=SUBMITTED,
+        from_state=None,
+        to_state=state,
+        detail={"reference": reference, "urgent": urgent},
+    )
+    await cases.add_version(session=session, case_id=row.id, data=answers, created_by=actor.key)
     return CaseOpened(row.id, kind, reference, state, urgent)

@@ -26,9 +26,15 @@ FLOW = "abuse_report"
 
 # The pack's step kinds, as the engine's.
 KINDS = {
-    "yes_no": StepKind.YES_NO, "choice": StepKind.CHOICE, "multi_choice": StepKind.MULTI_CHOICE,
-    "person": StepKind.PEOPLE, "text": StepKind.TEXT, "long_text": StepKind.LONG_TEXT,
-    "date": StepKind.DATE, "files": StepKind.FILES, "review": StepKind.CONFIRM,
+    "yes_no": StepKind.YES_NO,
+    "choice": StepKind.CHOICE,
+    "multi_choice": StepKind.MULTI_CHOICE,
+    "person": StepKind.PEOPLE,
+    "text": StepKind.TEXT,
+    "long_text": StepKind.LONG_TEXT,
+    "date": StepKind.DATE,
+    "files": StepKind.FILES,
+    "review": StepKind.CONFIRM,
 }
 
 PAGES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
@@ -36,12 +42,23 @@ PAGES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("about_you", "About you", ("reporter_role", "directorate")),
     ("who", "Who should have your report", ("line_manager", "project_contact")),
     ("account", "Whose account", ("account_kind", "channel")),
-    ("what_happened", "What happened", (
-        "platform", "kind", "started_on", "ongoing", "senders", "links", "description",
-        "work_item", "contentious")),
+    (
+        "what_happened",
+        "What happened",
+        (
+            "platform",
+            "kind",
+            "started_on",
+            "ongoing",
+            "senders",
+            "links",
+            "description",
+            "work_item",
+            "contentious",
+        ),
+    ),
     ("evidence", "Evidence", ("evidence",)),
-    ("sensitivities", "Sensitivities", ("protected_characteristics", "details_exposed",
-                                        "replied")),
+    ("sensitivities", "Sensitivities", ("protected_characteristics", "details_exposed", "replied")),
     ("review", "Check your report", ("review",)),
 )
 
@@ -49,16 +66,33 @@ PAGES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 def build_spec(pack: PolicyPack) -> FlowSpec:
     """The abuse report flow for this organisation's pack."""
     policy = pack.abuse_report
-    pages = [Page(page_id, title, tuple(_step(pack, step_id) for step_id in step_ids))
-             for page_id, title, step_ids in PAGES]
+    pages = [
+        Page(page_id, title, tuple(_step(pack, step_id) for step_id in step_ids))
+        for page_id, title, step_ids in PAGES
+    ]
     safety = policy.safety_advice
-    pages.insert(1, Page("police", safety.title, (
-        Step("police_advice", StepKind.INFO, safety.text, hint="alert",
-             when=When("safety", ("yes",))),)))
+    pages.insert(
+        1,
+        Page(
+            "police",
+            safety.title,
+            (
+                Step(
+                    "police_advice",
+                    StepKind.INFO,
+                    safety.text,
+                    hint="alert",
+                    when=When("safety", ("yes",)),
+                ),
+            ),
+        ),
+    )
     pages[_index(pages, "what_happened")] = _with_account_steps(
-        pages[_index(pages, "what_happened")], pack)
-    return FlowSpec(name=FLOW, title="Report abusive contact", pages=tuple(pages),
-                    submit_label="Send report")
+        pages[_index(pages, "what_happened")], pack
+    )
+    return FlowSpec(
+        name=FLOW, title="Report abusive contact", pages=tuple(pages), submit_label="Send report"
+    )
 
 
 def _step(pack: PolicyPack, step_id: str) -> Step:
@@ -66,9 +100,14 @@ def _step(pack: PolicyPack, step_id: str) -> Step:
     from bot.policy.abuse import STEP_KINDS
 
     return Step(
-        id=step_id, kind=KINDS[STEP_KINDS[step_id]], label=words.label,
-        hint=words.hint or "", options=tuple((o.id, o.label) for o in words.options),
-        required=words.required, max_length=words.max_length, when=_when(pack, step_id),
+        id=step_id,
+        kind=KINDS[STEP_KINDS[step_id]],
+        label=words.label,
+        hint=words.hint or "",
+        options=tuple((o.id, o.label) for o in words.options),
+        required=words.required,
+        max_length=words.max_length,
+        when=_when(pack, step_id),
     )
 
 
@@ -87,8 +126,12 @@ def _when(pack: PolicyPack, step_id: str) -> When | None:
 def _with_account_steps(page: Page, pack: PolicyPack) -> Page:
     """Annex A's steps for abuse on an organisational account, shown on that branch."""
     lines = [step.text for step in pack.abuse_report.organisational_account_steps]
-    info = Step("organisational_account_steps", StepKind.INFO, "\n".join(lines),
-                when=When("account_kind", ("organisational",)))
+    info = Step(
+        "organisational_account_steps",
+        StepKind.INFO,
+        "\n".join(lines),
+        when=When("account_kind", ("organisational",)),
+    )
     return Page(page.id, page.title, (info, *page.steps), page.intro)
 
 

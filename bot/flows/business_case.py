@@ -24,29 +24,51 @@ def build_spec(pack: PolicyPack) -> FlowSpec:
     """The business case flow for this organisation's pack."""
     policy = pack.business_case
     answers = tuple((o.id, o.label) for o in policy.checklist_answers)
-    checklist = tuple(Step(f"{CHECK_PREFIX}{point.id}", StepKind.CHOICE, point.text,
-                           options=answers) for point in policy.checklist)
-    applicant = tuple(Step(f.id, StepKind.TEXT, f.label, hint=f.hint or "",
-                           max_length=f.max_length) for f in policy.applicant_fields)
-    manager = (
-        Step(policy.line_manager.id, StepKind.PEOPLE, policy.line_manager.label,
-             hint=policy.line_manager.hint or ""),
-        Step(policy.line_manager_title.id, StepKind.TEXT, policy.line_manager_title.label,
-             hint=policy.line_manager_title.hint or "",
-             max_length=policy.line_manager_title.max_length),
+    checklist = tuple(
+        Step(f"{CHECK_PREFIX}{point.id}", StepKind.CHOICE, point.text, options=answers)
+        for point in policy.checklist
     )
-    questions = tuple(Step(q.id, StepKind.LONG_TEXT, f"{q.number}. {q.text}",
-                           max_length=q.max_length) for q in policy.questions)
+    applicant = tuple(
+        Step(f.id, StepKind.TEXT, f.label, hint=f.hint or "", max_length=f.max_length)
+        for f in policy.applicant_fields
+    )
+    manager = (
+        Step(
+            policy.line_manager.id,
+            StepKind.PEOPLE,
+            policy.line_manager.label,
+            hint=policy.line_manager.hint or "",
+        ),
+        Step(
+            policy.line_manager_title.id,
+            StepKind.TEXT,
+            policy.line_manager_title.label,
+            hint=policy.line_manager_title.hint or "",
+            max_length=policy.line_manager_title.max_length,
+        ),
+    )
+    questions = tuple(
+        Step(q.id, StepKind.LONG_TEXT, f"{q.number}. {q.text}", max_length=q.max_length)
+        for q in policy.questions
+    )
     half = (len(questions) + 1) // 2
     first, last = questions[:half], questions[half:]
-    return FlowSpec(name=FLOW, title="Social media business case", pages=(
-        Page("checklist", "Checklist", checklist, intro=policy.checklist_intro),
-        Page("applicant", "Applicant and line manager", applicant + manager),
-        Page("questions_1", _range_title(first), first),
-        Page("questions_2", _range_title(last), last),
-        Page("declaration", "Declaration", (
-            Step("declaration", StepKind.CONFIRM, policy.declaration),)),
-    ), submit_label="Submit business case")
+    return FlowSpec(
+        name=FLOW,
+        title="Social media business case",
+        pages=(
+            Page("checklist", "Checklist", checklist, intro=policy.checklist_intro),
+            Page("applicant", "Applicant and line manager", applicant + manager),
+            Page("questions_1", _range_title(first), first),
+            Page("questions_2", _range_title(last), last),
+            Page(
+                "declaration",
+                "Declaration",
+                (Step("declaration", StepKind.CONFIRM, policy.declaration),),
+            ),
+        ),
+        submit_label="Submit business case",
+    )
 
 
 def _range_title(steps: tuple[Step, ...]) -> str:

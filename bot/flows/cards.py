@@ -56,8 +56,11 @@ def page_card(view: FlowView, *, file_hint: str = "") -> Card:
     if view.page.intro:
         elements.append(Text(view.page.intro))
     for step in view.steps:
-        elements.extend(_step_elements(step, view.draft.answers.get(step.id),
-                                       view.errors.get(step.id), file_hint))
+        elements.extend(
+            _step_elements(
+                step, view.draft.answers.get(step.id), view.errors.get(step.id), file_hint
+            )
+        )
     elements.append(Text(f"Page {number} of {total}", "muted"))
     nav = [_nav(ActionName.FLOW_BACK, "Back", view)] if view.can_go_back else []
     nav.append(_nav(ActionName.FLOW_DISCARD, "Discard draft", view, style="danger"))
@@ -82,38 +85,81 @@ def _ref(name: ActionName, view: FlowView) -> str:
     return ActionRef(name, view.draft.id, view.draft.version).encode()
 
 
-def _step_elements(step: Step, value: Any, error: str | None,
-                   file_hint: str) -> tuple[Element, ...]:
+def _step_elements(
+    step: Step, value: Any, error: str | None, file_hint: str
+) -> tuple[Element, ...]:
     """The input (or text) for one step, prefilled with the answer given so far."""
     match step.kind:
         case StepKind.INFO:
             return (Text(step.label, "alert" if step.hint == "alert" else "plain"),)
         case StepKind.TEXT | StepKind.LONG_TEXT:
-            return (TextInput(id=step.id, label=step.label, hint=step.hint,
-                              multiline=step.kind is StepKind.LONG_TEXT, required=step.required,
-                              max_length=step.max_length, initial=str(value or ""),
-                              error=error),)
+            return (
+                TextInput(
+                    id=step.id,
+                    label=step.label,
+                    hint=step.hint,
+                    multiline=step.kind is StepKind.LONG_TEXT,
+                    required=step.required,
+                    max_length=step.max_length,
+                    initial=str(value or ""),
+                    error=error,
+                ),
+            )
         case StepKind.CHOICE | StepKind.YES_NO | StepKind.MULTI_CHOICE:
-            return (ChoiceInput(id=step.id, label=step.label, hint=step.hint,
-                                options=tuple(Option(v, label) for v, label in step.choices),
-                                multiple=step.kind is StepKind.MULTI_CHOICE,
-                                required=step.required, initial=_as_tuple(value),
-                                error=error),)
+            return (
+                ChoiceInput(
+                    id=step.id,
+                    label=step.label,
+                    hint=step.hint,
+                    options=tuple(Option(v, label) for v, label in step.choices),
+                    multiple=step.kind is StepKind.MULTI_CHOICE,
+                    required=step.required,
+                    initial=_as_tuple(value),
+                    error=error,
+                ),
+            )
         case StepKind.PEOPLE:
-            return (PeopleInput(id=step.id, label=step.label, hint=step.hint,
-                                required=step.required, initial=_as_tuple(value), error=error),)
+            return (
+                PeopleInput(
+                    id=step.id,
+                    label=step.label,
+                    hint=step.hint,
+                    required=step.required,
+                    initial=_as_tuple(value),
+                    error=error,
+                ),
+            )
         case StepKind.DATE:
-            return (DateInput(id=step.id, label=step.label, hint=step.hint,
-                              required=step.required, initial=str(value or ""), error=error),)
+            return (
+                DateInput(
+                    id=step.id,
+                    label=step.label,
+                    hint=step.hint,
+                    required=step.required,
+                    initial=str(value or ""),
+                    error=error,
+                ),
+            )
         case StepKind.FILES:
             hint = " ".join(part for part in (step.hint, file_hint) if part)
-            return (FileInput(id=step.id, label=step.label, hint=hint, required=step.required,
-                              error=error),)
+            return (
+                FileInput(
+                    id=step.id, label=step.label, hint=hint, required=step.required, error=error
+                ),
+            )
         case StepKind.CONFIRM:
-            return (ChoiceInput(id=step.id, label=step.label, hint=step.hint,
-                                options=(Option("yes", "I confirm"),), multiple=True,
-                                required=step.required, initial=_as_tuple(value),
-                                error=error),)
+            return (
+                ChoiceInput(
+                    id=step.id,
+                    label=step.label,
+                    hint=step.hint,
+                    options=(Option("yes", "I confirm"),),
+                    multiple=True,
+                    required=step.required,
+                    initial=_as_tuple(value),
+                    error=error,
+                ),
+            )
     return (Text(step.label),)
 
 

@@ -108,8 +108,14 @@ class FlowEngine:
         except KeyError:
             raise FlowError("That form is not available.") from None
 
-    async def start(self, *, actor: Actor, flow: str, prefill: Mapping[str, Any] | None = None,
-                    case_id: str | None = None) -> FlowView:
+    async def start(
+        self,
+        *,
+        actor: Actor,
+        flow: str,
+        prefill: Mapping[str, Any] | None = None,
+        case_id: str | None = None,
+    ) -> FlowView:
         """Resume the person's open draft of ``flow``, or start a new one at the first page."""
         spec = self.spec(flow)
         async with self._db.begin() as s:
@@ -117,13 +123,20 @@ class FlowEngine:
                 session=s, platform=actor.platform.value, user_id=actor.user_id, flow=flow
             )
             if row is not None:
-                return FlowView(draft=_draft(row), spec=spec, page=_page_of(spec, row),
-                                resumed=True)
+                return FlowView(
+                    draft=_draft(row), spec=spec, page=_page_of(spec, row), resumed=True
+                )
             answers = dict(prefill or {})
             first = spec.visible_pages(answers)[0]
             row = await drafts.create(
-                session=s, platform=actor.platform.value, user_id=actor.user_id, flow=flow,
-                step=first.id, answers=answers, history=[], case_id=case_id,
+                session=s,
+                platform=actor.platform.value,
+                user_id=actor.user_id,
+                flow=flow,
+                step=first.id,
+                answers=answers,
+                history=[],
+                case_id=case_id,
             )
             return FlowView(draft=_draft(row), spec=spec, page=first)
 
@@ -169,8 +182,15 @@ class FlowEngine:
                 return await self._complete(s, row, answers, actor)
             history = [*(row.history or []), current.id]
             await self._save(s, row, following.id, answers, history)
-            draft = Draft(row.id, row.flow, following.id, answers, tuple(history),
-                          row.version + 1, row.case_id)
+            draft = Draft(
+                row.id,
+                row.flow,
+                following.id,
+                answers,
+                tuple(history),
+                row.version + 1,
+                row.case_id,
+            )
             return FlowView(draft=draft, spec=spec, page=following)
 
     async def back(self, *, draft_id: str, actor: Actor) -> FlowView:
@@ -183,8 +203,15 @@ class FlowEngine:
                 return FlowView(draft=_draft(row), spec=spec, page=_page_of(spec, row))
             previous = history.pop()
             await self._save(s, row, previous, dict(row.answers or {}), history)
-            draft = Draft(row.id, row.flow, previous, dict(row.answers or {}), tuple(history),
-                          row.version + 1, row.case_id)
+            draft = Draft(
+                row.id,
+                row.flow,
+                previous,
+                dict(row.answers or {}),
+                tuple(history),
+                row.version + 1,
+                row.case_id,
+            )
             return FlowView(draft=draft, spec=spec, page=spec.page(previous))
 
     async def discard(self, *, draft_id: str, actor: Actor) -> None:
@@ -196,22 +223,34 @@ class FlowEngine:
     async def _owned(self, s: AsyncSession, draft_id: str, actor: Actor) -> Any:
         row = await drafts.get(session=s, session_id=draft_id)
         if row is None or row.status != "open":
-            raise FlowError("This form has already been sent or closed. Start it again "
-                            "from the command if you need to.")
+            raise FlowError(
+                "This form has already been sent or closed. Start it again "
+                "from the command if you need to."
+            )
         if row.platform != actor.platform.value or row.user_id != actor.user_id:
             raise FlowError("This form belongs to someone else.")
         return row
 
-    async def _save(self, s: AsyncSession, row: Any, step: str, answers: dict[str, Any],
-                    history: list[str]) -> None:
-        saved = await drafts.save(session=s, session_id=row.id, step=step, answers=answers,
-                                  history=history, expected_version=row.version)
+    async def _save(
+        self, s: AsyncSession, row: Any, step: str, answers: dict[str, Any], history: list[str]
+    ) -> None:
+        saved = await drafts.save(
+            session=s,
+            session_id=row.id,
+            step=step,
+            answers=answers,
+            history=history,
+            expected_version=row.version,
+        )
         if not saved:
-            raise FlowError("This form was changed in another window. Please look at the "
-                            "latest version and try again.")
+            raise FlowError(
+                "This form was changed in another window. Please look at the "
+                "latest version and try again."
+            )
 
-    async def _complete(self, s: AsyncSession, row: Any, answers: dict[str, Any],
-                        actor: Actor) -> FlowDone:
+    async def _complete(
+        self, s: AsyncSession, row: Any, answers: dict[str, Any], actor: Actor
+    ) -> FlowDone:
         draft = _with(row, answers=answers)
         await self._save(s, row, row.step, answers, list(row.history or []))
         completion = self._completions.get(row.flow)
@@ -221,13 +260,21 @@ class FlowEngine:
 
 
 def _draft(row: Any) -> Draft:
-    return Draft(row.id, row.flow, row.step, dict(row.answers or {}),
-                 tuple(row.history or ()), row.version, row.case_id)
+    return Draft(
+        row.id,
+        row.flow,
+        row.step,
+        dict(row.answers or {}),
+        tuple(row.history or ()),
+        row.version,
+        row.case_id,
+    )
 
 
 def _with(row: Any, *, answers: dict[str, Any]) -> Draft:
-    return Draft(row.id, row.flow, row.step, answers, tuple(row.history or ()), row.version,
-                 row.case_id)
+    return Draft(
+        row.id, row.flow, row.step, answers, tuple(row.history or ()), row.version, row.case_id
+    )
 
 
 def _page_of(spec: FlowSpec, row: Any) -> Page:
@@ -238,8 +285,7 @@ def _page_of(spec: FlowSpec, row: Any) -> Page:
         return spec.visible_pages(row.answers or {})[0]
 
 
-def _normalise(page: Page, values: Mapping[str, Any], answers: Mapping[str, Any]
-               ) -> dict[str, Any]:
+def _normalise(page: Page, values: Mapping[str, Any], answers: Mapping[str, Any]) -> dict[str, Any]:
     """Bring platform values to one shape: text stripped, lists for multi-valued steps."""
     visible = page.visible_steps({**answers, **values})
     out: dict[str, Any] = {}
@@ -281,8 +327,11 @@ def _errors(page: Page, answers: Mapping[str, Any]) -> dict[str, str]:
 
 def _drop_hidden(spec: FlowSpec, answers: dict[str, Any]) -> dict[str, Any]:
     """Forget answers to steps a changed earlier answer now hides (e.g. a role change)."""
-    return {key: value for key, value in answers.items()
-            if not _is_step(spec, key) or spec.step(key).visible(answers)}
+    return {
+        key: value
+        for key, value in answers.items()
+        if not _is_step(spec, key) or spec.step(key).visible(answers)
+    }
 
 
 def _is_step(spec: FlowSpec, key: str) -> bool:

@@ -154,8 +154,10 @@ class FlowSpec:
 def required(step: Step, value: Any) -> str | None:
     """An answer must be given."""
     if step.required and step.takes_answer and is_blank(value):
-        return "Please answer this question." if step.kind is not StepKind.CONFIRM else (
-            "Please confirm to continue."
+        return (
+            "Please answer this question."
+            if step.kind is not StepKind.CONFIRM
+            else ("Please confirm to continue.")
         )
     return None
 
@@ -164,8 +166,7 @@ def max_length(step: Step, value: Any) -> str | None:
     """Text no longer than the step allows, naming the limit."""
     if step.max_length is not None and isinstance(value, str) and len(value) > step.max_length:
         return (
-            f"Please keep this to {step.max_length:,} characters or fewer "
-            f"(it is {len(value):,})."
+            f"Please keep this to {step.max_length:,} characters or fewer (it is {len(value):,})."
         )
     return None
 

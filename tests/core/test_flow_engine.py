@@ -16,19 +16,34 @@ from bot.storage.engine import create_engine, session_factory
 from bot.storage.migrate import upgrade
 from bot.storage.repos import sessions
 
-SPEC = FlowSpec(name="demo", title="Demo", pages=(
-    Page("first", "First", (
-        Step("danger", StepKind.YES_NO, "In danger?"),
-        Step("name", StepKind.TEXT, "Name", max_length=10),
-    )),
-    Page("advice", "Advice", (
-        Step("police", StepKind.INFO, "Call 999", when=When("danger", ("yes",))),)),
-    Page("details", "Details", (
-        Step("kinds", StepKind.MULTI_CHOICE, "Kinds", options=(("a", "A"), ("b", "B"))),
-        Step("when", StepKind.DATE, "When", required=False),
-    )),
-    Page("review", "Review", (Step("confirm", StepKind.CONFIRM, "Send?"),)),
-))
+SPEC = FlowSpec(
+    name="demo",
+    title="Demo",
+    pages=(
+        Page(
+            "first",
+            "First",
+            (
+                Step("danger", StepKind.YES_NO, "In danger?"),
+                Step("name", StepKind.TEXT, "Name", max_length=10),
+            ),
+        ),
+        Page(
+            "advice",
+            "Advice",
+            (Step("police", StepKind.INFO, "Call 999", when=When("danger", ("yes",))),),
+        ),
+        Page(
+            "details",
+            "Details",
+            (
+                Step("kinds", StepKind.MULTI_CHOICE, "Kinds", options=(("a", "A"), ("b", "B"))),
+                Step("when", StepKind.DATE, "When", required=False),
+            ),
+        ),
+        Page("review", "Review", (Step("confirm", StepKind.CONFIRM, "Send?"),)),
+    ),
+)
 ME = Actor(Platform.SLACK, "U1", "Me")
 SOMEONE_ELSE = Actor(Platform.SLACK, "U2", "Other")
 
@@ -55,10 +70,10 @@ def engine_for(db: async_sessionmaker[AsyncSession], recorder: Recorder) -> Flow
     return FlowEngine(db=db, specs={"demo": SPEC}, completions={"demo": recorder})
 
 
-async def answer(engine: FlowEngine, view: FlowView, values: dict[str, Any]
-                 ) -> FlowView | FlowDone:
-    return await engine.answer(draft_id=view.draft.id, actor=ME, page_id=view.page.id,
-                               values=values)
+async def answer(engine: FlowEngine, view: FlowView, values: dict[str, Any]) -> FlowView | FlowDone:
+    return await engine.answer(
+        draft_id=view.draft.id, actor=ME, page_id=view.page.id, values=values
+    )
 
 
 async def test_walks_every_page_and_completes_once(db: async_sessionmaker[AsyncSession]) -> None:
@@ -74,11 +89,19 @@ async def test_walks_every_page_and_completes_once(db: async_sessionmaker[AsyncS
     assert isinstance(view, FlowView) and view.is_last
     done = await answer(engine, view, {"confirm": ["yes"]})
     assert isinstance(done, FlowDone) and done.result == "REF-1"
-    assert recorder.completed == [{"danger": "yes", "name": "Sam", "kinds": ["a", "b"],
-                                   "when": "2026-01-02", "confirm": "yes"}]
+    assert recorder.completed == [
+        {
+            "danger": "yes",
+            "name": "Sam",
+            "kinds": ["a", "b"],
+            "when": "2026-01-02",
+            "confirm": "yes",
+        }
+    ]
     async with db() as s:
-        assert await sessions.get_open(session=s, platform="slack", user_id="U1",
-                                       flow="demo") is None
+        assert (
+            await sessions.get_open(session=s, platform="slack", user_id="U1", flow="demo") is None
+        )
     with pytest.raises(FlowError):
         await answer(engine, view, {"confirm": ["yes"]})
     assert len(recorder.completed) == 1
@@ -93,7 +116,8 @@ async def test_a_branch_not_taken_is_skipped(db: async_sessionmaker[AsyncSession
 
 
 async def test_errors_are_on_the_field_and_nothing_moves(
-        db: async_sessionmaker[AsyncSession]) -> None:
+    db: async_sessionmaker[AsyncSession],
+) -> None:
     engine = engine_for(db, Recorder())
     view = await engine.start(actor=ME, flow="demo")
     again = await answer(engine, view, {"danger": "maybe", "name": "x" * 11})
@@ -106,7 +130,8 @@ async def test_errors_are_on_the_field_and_nothing_moves(
 
 
 async def test_back_keeps_answers_and_a_changed_branch_forgets_hidden_ones(
-        db: async_sessionmaker[AsyncSession]) -> None:
+    db: async_sessionmaker[AsyncSession],
+) -> None:
     engine = engine_for(db, Recorder())
     view = await engine.start(actor=ME, flow="demo")
     view = await answer(engine, view, {"danger": "yes", "name": "Sam"})
@@ -127,7 +152,8 @@ async def test_resume_after_a_restart(db: async_sessionmaker[AsyncSession]) -> N
 
 
 async def test_discard_then_start_again_is_a_fresh_draft(
-        db: async_sessionmaker[AsyncSession]) -> None:
+    db: async_sessionmaker[AsyncSession],
+) -> None:
     engine = engine_for(db, Recorder())
     view = await engine.start(actor=ME, flow="demo")
     await answer(engine, view, {"danger": "no", "name": "Sam"})
@@ -136,13 +162,16 @@ async def test_discard_then_start_again_is_a_fresh_draft(
     assert not fresh.resumed and fresh.draft.id != view.draft.id and fresh.draft.answers == {}
 
 
-async def test_another_person_cannot_touch_my_draft(
-        db: async_sessionmaker[AsyncSession]) -> None:
+async def test_another_person_cannot_touch_my_draft(db: async_sessionmaker[AsyncSession]) -> None:
     engine = engine_for(db, Recorder())
     view = await engine.start(actor=ME, flow="demo")
     with pytest.raises(FlowError, match="someone else"):
-        await engine.answer(draft_id=view.draft.id, actor=SOMEONE_ELSE, page_id="first",
-                            values={"danger": "no", "name": "x"})
+        await engine.answer(
+            draft_id=view.draft.id,
+            actor=SOMEONE_ELSE,
+            page_id="first",
+            values={"danger": "no", "name": "x"},
+        )
 
 
 async def test_a_stale_page_submit_changes_nothing(db: async_sessionmaker[AsyncSession]) -> None:
@@ -155,7 +184,8 @@ async def test_a_stale_page_submit_changes_nothing(db: async_sessionmaker[AsyncS
 
 
 async def test_a_failing_completion_leaves_the_draft_open(
-        db: async_sessionmaker[AsyncSession]) -> None:
+    db: async_sessionmaker[AsyncSession],
+) -> None:
     async def broken(session: AsyncSession, draft: Draft, actor: Actor) -> None:
         raise RuntimeError("database went away")
 

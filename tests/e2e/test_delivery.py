@@ -49,42 +49,68 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def loop(db: async_sessionmaker[AsyncSession], fake_slack: FakeSlack,
-         fake_connector: FakeConnector, clock: Clock) -> DeliveryLoop:
+def loop(
+    db: async_sessionmaker[AsyncSession],
+    fake_slack: FakeSlack,
+    fake_connector: FakeConnector,
+    clock: Clock,
+) -> DeliveryLoop:
     slack = SlackMessenger(AsyncWebClient(token=BOT_TOKEN, base_url=fake_slack.api_url))
-    teams = TeamsMessenger(build_authentication(app_id="", password="", tenant_id=""),
-                           app_id="")
-    return DeliveryLoop(db=db, messengers={Platform.SLACK: slack, Platform.TEAMS: teams},
-                        clock=clock)
+    teams = TeamsMessenger(build_authentication(app_id="", password="", tenant_id=""), app_id="")
+    return DeliveryLoop(
+        db=db, messengers={Platform.SLACK: slack, Platform.TEAMS: teams}, clock=clock
+    )
 
 
 async def a_case(db: async_sessionmaker[AsyncSession]) -> str:
     async with db.begin() as s:
-        row = await cases.create(session=s, kind="abuse_report", reference="AB-2026-0001",
-                                 state="new", reporter=Actor(Platform.SLACK, "U1"), data={})
+        row = await cases.create(
+            session=s,
+            kind="abuse_report",
+            reference="AB-2026-0001",
+            state="new",
+            reporter=Actor(Platform.SLACK, "U1"),
+            data={},
+        )
     return row.id
 
 
-async def queue(db: async_sessionmaker[AsyncSession], clock: Clock, *, target: dict[str, Any],
-                text: str, platform: str = "slack", operation: str = "post",
-                case_id: str | None = None, purpose: str | None = None) -> None:
+async def queue(
+    db: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    *,
+    target: dict[str, Any],
+    text: str,
+    platform: str = "slack",
+    operation: str = "post",
+    case_id: str | None = None,
+    purpose: str | None = None,
+) -> None:
     async with db.begin() as s:
-        await outbox.enqueue(session=s, platform=platform, operation=operation, target=target,
-                             card=to_json(Card(title="Triage", elements=(Text(text),))),
-                             case_id=case_id, card_purpose=purpose, not_before=clock())
+        await outbox.enqueue(
+            session=s,
+            platform=platform,
+            operation=operation,
+            target=target,
+            card=to_json(Card(title="Triage", elements=(Text(text),))),
+            case_id=case_id,
+            card_purpose=purpose,
+            not_before=clock(),
+        )
 
 
 SLACK_CHANNEL = ConversationRef(Platform.SLACK, conversation_id="C0TRIAGE").to_json()
 
 
 async def test_a_case_card_is_posted_once_then_updated_in_place(
-        db: async_sessionmaker[AsyncSession], loop: DeliveryLoop, fake_slack: FakeSlack,
-        clock: Clock) -> None:
+    db: async_sessionmaker[AsyncSession], loop: DeliveryLoop, fake_slack: FakeSlack, clock: Clock
+) -> None:
     case_id = await a_case(db)
     await queue(db, clock, target=SLACK_CHANNEL, text="new", case_id=case_id, purpose="triage")
     assert await loop.run_once() == 1
-    await queue(db, clock, target=SLACK_CHANNEL, text="acknowledged", case_id=case_id,
-                purpose="triage")
+    await queue(
+        db, clock, target=SLACK_CHANNEL, text="acknowledged", case_id=case_id, purpose="triage"
+    )
     assert await loop.run_once() == 1
     [post] = fake_slack.called("chat.postMessage")
     [update] = fake_slack.called("chat.update")
@@ -96,12 +122,11 @@ async def test_a_case_card_is_posted_once_then_updated_in_place(
 
 
 async def test_only_the_newest_of_several_due_updates_is_sent(
-        db: async_sessionmaker[AsyncSession], loop: DeliveryLoop, fake_slack: FakeSlack,
-        clock: Clock) -> None:
+    db: async_sessionmaker[AsyncSession], loop: DeliveryLoop, fake_slack: FakeSlack, clock: Clock
+) -> None:
     case_id = await a_case(db)
     for state in ("new", "acknowledged", "escalated"):
-        await queue(db, clock, target=SLACK_CHANNEL, text=state, case_id=case_id,
-                    purpose="triage")
+        await queue(db, clock, target=SLACK_CHANNEL, text=state, case_id=case_id, purpose="triage")
     assert await loop.run_once() == 3
     [post] = fake_slack.called("chat.postMessage")
     assert "escalated" in str(post.body["blocks"])
@@ -109,9 +134,9 @@ async def test_only_the_newest_of_several_due_updates_is_sent(
         assert await outbox.pending_count(session=s) == 0
 
 
-async def test_retry_after_is_honoured(db: async_sessionmaker[AsyncSession],
-                                       loop: DeliveryLoop, fake_slack: FakeSlack,
-                                       clock: Clock) -> None:
+async def test_retry_after_is_honoured(
+    db: async_sessionmaker[AsyncSession], loop: DeliveryLoop, fake_slack: FakeSlack, clock: Clock
+) -> None:
     fake_slack.fail("chat.postMessage", status=429, retry_after=7)
     await queue(db, clock, target=SLACK_CHANNEL, text="hello")
     assert await loop.run_once() == 1
@@ -125,8 +150,8 @@ async def test_retry_after_is_honoured(db: async_sessionmaker[AsyncSession],
 
 
 async def test_server_errors_are_retried_with_back_off(
-        db: async_sessionmaker[AsyncSession], loop: DeliveryLoop, fake_slack: FakeSlack,
-        clock: Clock) -> None:
+    db: async_sessionmaker[AsyncSession], loop: DeliveryLoop, fake_slack: FakeSlack, clock: Clock
+) -> None:
     fake_slack.fail("chat.postMessage", status=500, times=2)
     await queue(db, clock, target=SLACK_CHANNEL, text="hello")
     for _ in range(10):
@@ -137,8 +162,8 @@ async def test_server_errors_are_retried_with_back_off(
 
 
 async def test_slack_direct_message_opens_the_conversation(
-        db: async_sessionmaker[AsyncSession], loop: DeliveryLoop, fake_slack: FakeSlack,
-        clock: Clock) -> None:
+    db: async_sessionmaker[AsyncSession], loop: DeliveryLoop, fake_slack: FakeSlack, clock: Clock
+) -> None:
     person = ConversationRef(Platform.SLACK, user_id="U0MANAGER").to_json()
     await queue(db, clock, target=person, text="A report needs you", operation="dm")
     assert await loop.run_once() == 1
@@ -149,16 +174,30 @@ async def test_slack_direct_message_opens_the_conversation(
 
 
 async def test_teams_card_is_posted_then_updated_on_the_connector(
-        db: async_sessionmaker[AsyncSession], loop: DeliveryLoop,
-        fake_connector: FakeConnector, clock: Clock) -> None:
+    db: async_sessionmaker[AsyncSession],
+    loop: DeliveryLoop,
+    fake_connector: FakeConnector,
+    clock: Clock,
+) -> None:
     case_id = await a_case(db)
-    channel = ConversationRef(Platform.TEAMS, conversation_id="19:triage@thread.tacv2",
-                              service_url=fake_connector.service_url).to_json()
-    await queue(db, clock, target=channel, text="new", platform="teams", case_id=case_id,
-                purpose="triage")
+    channel = ConversationRef(
+        Platform.TEAMS,
+        conversation_id="19:triage@thread.tacv2",
+        service_url=fake_connector.service_url,
+    ).to_json()
+    await queue(
+        db, clock, target=channel, text="new", platform="teams", case_id=case_id, purpose="triage"
+    )
     await loop.run_once()
-    await queue(db, clock, target=channel, text="closed", platform="teams", case_id=case_id,
-                purpose="triage")
+    await queue(
+        db,
+        clock,
+        target=channel,
+        text="closed",
+        platform="teams",
+        case_id=case_id,
+        purpose="triage",
+    )
     await loop.run_once()
     send, update = fake_connector.to_conversation("19:triage@thread.tacv2")
     assert (send.operation, update.operation) == ("send", "update")
@@ -167,11 +206,15 @@ async def test_teams_card_is_posted_then_updated_on_the_connector(
 
 
 async def test_teams_429_is_retried_after_its_delay(
-        db: async_sessionmaker[AsyncSession], loop: DeliveryLoop,
-        fake_connector: FakeConnector, clock: Clock) -> None:
+    db: async_sessionmaker[AsyncSession],
+    loop: DeliveryLoop,
+    fake_connector: FakeConnector,
+    clock: Clock,
+) -> None:
     fake_connector.fail_next(429, retry_after=3)
-    channel = ConversationRef(Platform.TEAMS, conversation_id="19:c@thread.tacv2",
-                              service_url=fake_connector.service_url).to_json()
+    channel = ConversationRef(
+        Platform.TEAMS, conversation_id="19:c@thread.tacv2", service_url=fake_connector.service_url
+    ).to_json()
     await queue(db, clock, target=channel, text="hello", platform="teams")
     await loop.run_once()
     assert fake_connector.sent == []

@@ -11,9 +11,17 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PLATFORM_VARIABLES = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN",
-                      "TEAMS_APP_ID", "TEAMS_APP_PASSWORD", "TEAMS_TENANT_ID", "DATABASE_URL",
-                      "BOT_POLICY_PACK", "BOT_FILE_STORE")
+PLATFORM_VARIABLES = (
+    "SLACK_BOT_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "SLACK_APP_TOKEN",
+    "TEAMS_APP_ID",
+    "TEAMS_APP_PASSWORD",
+    "TEAMS_TENANT_ID",
+    "DATABASE_URL",
+    "BOT_POLICY_PACK",
+    "BOT_FILE_STORE",
+)
 
 
 def free_port() -> int:
@@ -26,8 +34,14 @@ def test_serve_with_no_credentials_starts_and_says_what_is_off(tmp_path: Path) -
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in PLATFORM_VARIABLES}
     env.update(PORT=str(port), PYTHONUNBUFFERED="1")
-    process = subprocess.Popen([sys.executable, "-m", "bot", "serve"], cwd=tmp_path, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "serve"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         deadline, status = time.monotonic() + 20, 0
         while time.monotonic() < deadline and status != 200:

@@ -14,8 +14,9 @@ from tests.support.fake_slack import FakeSlack
 from tests.support.slack_signing import interaction_body, signed_headers, slash_command_body
 
 
-async def open_report(bot: BotClient, fake_slack: FakeSlack, user: str = "U0REPORTER"
-                      ) -> dict[str, Any]:
+async def open_report(
+    bot: BotClient, fake_slack: FakeSlack, user: str = "U0REPORTER"
+) -> dict[str, Any]:
     before = len(fake_slack.called("views.open"))
     response = await bot.slack(slash_command_body("/report-abuse", user_id=user))
     assert response.status == 200
@@ -24,12 +25,15 @@ async def open_report(bot: BotClient, fake_slack: FakeSlack, user: str = "U0REPO
     return view
 
 
-def submission(view: dict[str, Any], values: dict[str, dict[str, Any]],
-               user: str = "U0REPORTER") -> str:
+def submission(
+    view: dict[str, Any], values: dict[str, dict[str, Any]], user: str = "U0REPORTER"
+) -> str:
     """A ``view_submission`` for ``view`` with input values in Slack's state shape."""
     state = {"values": {block: {block: element} for block, element in values.items()}}
     payload = {
-        "type": "view_submission", "team": {"id": "T0FAKE"}, "api_app_id": "A0APP",
+        "type": "view_submission",
+        "team": {"id": "T0FAKE"},
+        "api_app_id": "A0APP",
         "user": {"id": user, "name": user.lower(), "team_id": "T0FAKE"},
         "view": {**view, "id": "V1", "hash": "h1", "state": state},
         "trigger_id": "1.2.3",
@@ -46,25 +50,39 @@ def text(value: str) -> dict[str, Any]:
 
 
 FULL_REPORT: list[dict[str, dict[str, Any]]] = [
-        {"safety": radio("no")},
-        {"reporter_role": radio("staff"), "directorate": text("Evidence")},
-        {"line_manager": {"type": "users_select", "selected_user": "U0MANAGER"}},
-        {"account_kind": radio("own"), "channel": radio("email")},
-        {"kind": radio("threat"),
-         "started_on": {"type": "datepicker", "selected_date": "2026-11-01"},
-         "ongoing": radio("yes"), "senders": text("angry@example.com"), "links": text(""),
-         "description": text("<!channel> They wrote to me at home."),
-         "work_item": text("Guidance 42"), "contentious": radio("yes")},
-        {"evidence": {"type": "file_input", "files": []}},
-        {"protected_characteristics": {"type": "checkboxes",
-                                       "selected_options": [{"value": "none"}]},
-         "details_exposed": radio("no"), "replied": radio("no")},
-        {"review": {"type": "checkboxes", "selected_options": [{"value": "yes"}]}},
-    ]
+    {"safety": radio("no")},
+    {"reporter_role": radio("staff"), "directorate": text("Evidence")},
+    {"line_manager": {"type": "users_select", "selected_user": "U0MANAGER"}},
+    {"account_kind": radio("own"), "channel": radio("email")},
+    {
+        "kind": radio("threat"),
+        "started_on": {"type": "datepicker", "selected_date": "2026-11-01"},
+        "ongoing": radio("yes"),
+        "senders": text("angry@example.com"),
+        "links": text(""),
+        "description": text("<!channel> They wrote to me at home."),
+        "work_item": text("Guidance 42"),
+        "contentious": radio("yes"),
+    },
+    {"evidence": {"type": "file_input", "files": []}},
+    {
+        "protected_characteristics": {
+            "type": "checkboxes",
+            "selected_options": [{"value": "none"}],
+        },
+        "details_exposed": radio("no"),
+        "replied": radio("no"),
+    },
+    {"review": {"type": "checkboxes", "selected_options": [{"value": "yes"}]}},
+]
 
 
-async def submit(bot: BotClient, view: dict[str, Any], values: dict[str, dict[str, Any]],
-                 user: str = "U0REPORTER") -> dict[str, Any]:
+async def submit(
+    bot: BotClient,
+    view: dict[str, Any],
+    values: dict[str, dict[str, Any]],
+    user: str = "U0REPORTER",
+) -> dict[str, Any]:
     response = await bot.slack(submission(view, values, user))
     assert response.status == 200, await response.text()
     body = await response.json()
@@ -81,8 +99,9 @@ def input_ids(view: dict[str, Any]) -> list[str]:
     return [b["block_id"] for b in view["blocks"] if b.get("type") == "input"]
 
 
-async def test_slash_command_opens_the_report_as_a_modal(bot: BotClient,
-                                                          fake_slack: FakeSlack) -> None:
+async def test_slash_command_opens_the_report_as_a_modal(
+    bot: BotClient, fake_slack: FakeSlack
+) -> None:
     view = await open_report(bot, fake_slack)
     call = fake_slack.called("views.open")[0]
     assert call.body["trigger_id"] == "1337.42.abcd"
@@ -102,17 +121,16 @@ async def test_bad_signature_is_refused_with_401(bot: BotClient, fake_slack: Fak
 
 async def test_stale_timestamp_is_refused_with_401(bot: BotClient, fake_slack: FakeSlack) -> None:
     body = slash_command_body("/report-abuse")
-    response = await bot.slack(body, headers=signed_headers(body,
-                                                             timestamp=int(time.time()) - 600))
+    response = await bot.slack(body, headers=signed_headers(body, timestamp=int(time.time()) - 600))
     assert response.status == 401
     assert fake_slack.called("views.open") == []
 
 
-async def test_missing_answer_comes_back_on_the_field(bot: BotClient,
-                                                      fake_slack: FakeSlack) -> None:
+async def test_missing_answer_comes_back_on_the_field(
+    bot: BotClient, fake_slack: FakeSlack
+) -> None:
     view = await open_report(bot, fake_slack)
-    body = await submit(bot, view, {"safety": {"type": "radio_buttons",
-                                               "selected_option": None}})
+    body = await submit(bot, view, {"safety": {"type": "radio_buttons", "selected_option": None}})
     assert body["response_action"] == "errors"
     assert set(body["errors"]) == {"safety"}
 
@@ -133,8 +151,9 @@ async def test_the_draft_resumes_where_it_stopped(bot: BotClient, fake_slack: Fa
     assert "Welcome back" in json.dumps(resumed["blocks"])
 
 
-async def test_a_whole_report_is_stored_before_the_receipt(bot: BotClient,
-                                                           fake_slack: FakeSlack) -> None:
+async def test_a_whole_report_is_stored_before_the_receipt(
+    bot: BotClient, fake_slack: FakeSlack
+) -> None:
     view = await open_report(bot, fake_slack)
     pages = FULL_REPORT
     for values in pages:
@@ -151,12 +170,25 @@ async def test_a_whole_report_is_stored_before_the_receipt(bot: BotClient,
     assert stored[0].state == "new" and not stored[0].urgent
 
 
-async def test_unknown_action_is_acknowledged_and_ignored(bot: BotClient,
-                                                          fake_slack: FakeSlack) -> None:
-    payload = {"type": "block_actions", "user": {"id": "U1"}, "team": {"id": "T0FAKE"},
-               "api_app_id": "A0APP", "trigger_id": "1.2",
-               "actions": [{"action_id": "x", "block_id": "b", "type": "button",
-                            "value": "not-ours", "action_ts": "1"}]}
+async def test_unknown_action_is_acknowledged_and_ignored(
+    bot: BotClient, fake_slack: FakeSlack
+) -> None:
+    payload = {
+        "type": "block_actions",
+        "user": {"id": "U1"},
+        "team": {"id": "T0FAKE"},
+        "api_app_id": "A0APP",
+        "trigger_id": "1.2",
+        "actions": [
+            {
+                "action_id": "x",
+                "block_id": "b",
+                "type": "button",
+                "value": "not-ours",
+                "action_ts": "1",
+            }
+        ],
+    }
     response = await bot.slack(interaction_body(payload))
     assert response.status == 200
 
@@ -179,15 +211,19 @@ async def walk_to_evidence(bot: BotClient, fake_slack: FakeSlack) -> dict[str, A
 
 
 async def test_evidence_files_are_downloaded_with_the_token_and_stored(
-        bot: BotClient, fake_slack: FakeSlack) -> None:
+    bot: BotClient, fake_slack: FakeSlack
+) -> None:
     view = await walk_to_evidence(bot, fake_slack)
-    files = [fake_slack.add_file(f"F{i}", f"shot{i}.png", f"png-bytes-{i}".encode(),
-                                 "image/png") for i in range(3)]
+    files = [
+        fake_slack.add_file(f"F{i}", f"shot{i}.png", f"png-bytes-{i}".encode(), "image/png")
+        for i in range(3)
+    ]
     body = await submit(bot, view, {"evidence": {"type": "file_input", "files": files}})
     assert body["response_action"] == "update", body
     async with bot.core.db() as s:
-        draft = await sessions.get_open(session=s, platform="slack", user_id="U0REPORTER",
-                                        flow="abuse_report")
+        draft = await sessions.get_open(
+            session=s, platform="slack", user_id="U0REPORTER", flow="abuse_report"
+        )
         assert draft is not None and len(draft.answers["evidence"]) == 3
         stored = [await stored_files.get(session=s, file_id=i) for i in draft.answers["evidence"]]
     for index, row in enumerate(stored):
@@ -197,11 +233,12 @@ async def test_evidence_files_are_downloaded_with_the_token_and_stored(
         assert bot.core.files.resolve(row.path).read_bytes() == content
 
 
-async def test_a_refused_file_is_named_on_the_field(bot: BotClient,
-                                                    fake_slack: FakeSlack) -> None:
+async def test_a_refused_file_is_named_on_the_field(bot: BotClient, fake_slack: FakeSlack) -> None:
     view = await walk_to_evidence(bot, fake_slack)
-    files = [fake_slack.add_file("F1", "ok.png", b"png", "image/png"),
-             fake_slack.add_file("F2", "tool.exe", b"MZ", "application/x-msdownload")]
+    files = [
+        fake_slack.add_file("F1", "ok.png", b"png", "image/png"),
+        fake_slack.add_file("F2", "tool.exe", b"MZ", "application/x-msdownload"),
+    ]
     body = await submit(bot, view, {"evidence": {"type": "file_input", "files": files}})
     assert body["response_action"] == "errors"
     assert "tool.exe" in shown(body["errors"]["evidence"])
@@ -211,6 +248,7 @@ async def test_a_refused_file_is_named_on_the_field(bot: BotClient,
     assert "huge.png" in shown(body["errors"]["evidence"])
     assert "20 MB" in body["errors"]["evidence"]
     async with bot.core.db() as s:
-        draft = await sessions.get_open(session=s, platform="slack", user_id="U0REPORTER",
-                                        flow="abuse_report")
+        draft = await sessions.get_open(
+            session=s, platform="slack", user_id="U0REPORTER", flow="abuse_report"
+        )
     assert draft is not None and draft.answers["description"], "nothing else was lost"

@@ -61,8 +61,9 @@ async def start_report(bot: BotClient, fake_connector: FakeConnector) -> dict[st
     return card
 
 
-async def press(bot: BotClient, fake_connector: FakeConnector, data: dict[str, Any]
-                ) -> dict[str, Any]:
+async def press(
+    bot: BotClient, fake_connector: FakeConnector, data: dict[str, Any]
+) -> dict[str, Any]:
     activity = card_action_activity(data, service_url=fake_connector.service_url)
     response = await bot.teams(activity)
     assert response.status == 200, await response.text()
@@ -74,48 +75,57 @@ async def press(bot: BotClient, fake_connector: FakeConnector, data: dict[str, A
 
 
 async def test_report_abuse_command_replies_with_the_first_page(
-        bot: BotClient, fake_connector: FakeConnector) -> None:
+    bot: BotClient, fake_connector: FakeConnector
+) -> None:
     card = await start_report(bot, fake_connector)
     assert card["version"] == "1.5"
     assert input_ids(card) == ["safety"]
 
 
 async def test_card_press_answers_with_the_next_page_in_place(
-        bot: BotClient, fake_connector: FakeConnector) -> None:
+    bot: BotClient, fake_connector: FakeConnector
+) -> None:
     card = await start_report(bot, fake_connector)
     following = await press(bot, fake_connector, {**submit_data(card), "safety": "yes"})
     shown = json.dumps(following)
     assert "999" in shown and "101" in shown
 
 
-async def test_missing_answer_is_shown_on_the_field(bot: BotClient,
-                                                    fake_connector: FakeConnector) -> None:
+async def test_missing_answer_is_shown_on_the_field(
+    bot: BotClient, fake_connector: FakeConnector
+) -> None:
     card = await start_report(bot, fake_connector)
     again = await press(bot, fake_connector, submit_data(card))
     assert input_ids(again) == ["safety"]
     assert "Please answer this question." in json.dumps(again)
 
 
-async def test_unknown_action_is_answered_not_failed(bot: BotClient,
-                                                     fake_connector: FakeConnector) -> None:
+async def test_unknown_action_is_answered_not_failed(
+    bot: BotClient, fake_connector: FakeConnector
+) -> None:
     card = await press(bot, fake_connector, {"action": "not-ours"})
     assert "no longer in use" in json.dumps(card)
 
 
 async def test_malformed_bodies_get_400(bot: BotClient) -> None:
     url = bot.url("/api/messages")
-    not_json = await bot.session.post(url, data=b"{nope",
-                                      headers={"Content-Type": "application/json"})
+    not_json = await bot.session.post(
+        url, data=b"{nope", headers={"Content-Type": "application/json"}
+    )
     assert not_json.status == 400
     no_type = await bot.session.post(url, json={"text": "hello"})
     assert no_type.status == 400
 
 
 async def test_with_an_app_id_a_request_without_a_token_gets_401(
-        sqlite_url: str, fake_connector: FakeConnector, tmp_path: Path) -> None:
+    sqlite_url: str, fake_connector: FakeConnector, tmp_path: Path
+) -> None:
     settings: Settings = make_settings(
-        DATABASE_URL=sqlite_url, TEAMS_APP_ID="11111111-2222-3333-4444-555555555555",
-        TEAMS_APP_PASSWORD="secret", BOT_FILE_STORE=str(tmp_path / "files"))
+        DATABASE_URL=sqlite_url,
+        TEAMS_APP_ID="11111111-2222-3333-4444-555555555555",
+        TEAMS_APP_PASSWORD="secret",
+        BOT_FILE_STORE=str(tmp_path / "files"),
+    )
     server = TestServer(create_app(settings), host="127.0.0.1")
     await server.start_server()
     try:

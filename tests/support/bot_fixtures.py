@@ -54,8 +54,11 @@ def make_settings(**values: Any) -> Settings:
 @pytest.fixture
 def bot_settings(sqlite_url: str, fake_slack: FakeSlack, tmp_path: Path) -> Settings:
     return make_settings(
-        DATABASE_URL=sqlite_url, SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET,
-        SLACK_API_URL=fake_slack.api_url, BOT_FILE_STORE=str(tmp_path / "files"),
+        DATABASE_URL=sqlite_url,
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_API_URL=fake_slack.api_url,
+        BOT_FILE_STORE=str(tmp_path / "files"),
         TEAMS_APP_ID="",
     )
 
@@ -82,14 +85,17 @@ class BotClient:
     def url(self, path: str) -> str:
         return str(self.server.make_url(path))
 
-    async def slack(self, body: str, *, headers: dict[str, str] | None = None
-                    ) -> aiohttp.ClientResponse:
+    async def slack(
+        self, body: str, *, headers: dict[str, str] | None = None
+    ) -> aiohttp.ClientResponse:
         """POST a signed Slack request to ``/slack/events``."""
-        return await self.session.post(self.url("/slack/events"), data=body.encode(),
-                                       headers=headers or signed_headers(body))
+        return await self.session.post(
+            self.url("/slack/events"), data=body.encode(), headers=headers or signed_headers(body)
+        )
 
-    async def teams(self, activity: dict[str, Any], *, token: str | None = None
-                    ) -> aiohttp.ClientResponse:
+    async def teams(
+        self, activity: dict[str, Any], *, token: str | None = None
+    ) -> aiohttp.ClientResponse:
         """POST a Bot Framework activity to ``/api/messages``."""
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         return await self.session.post(self.url("/api/messages"), json=activity, headers=headers)

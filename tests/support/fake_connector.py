@@ -51,8 +51,9 @@ class FakeConnector:
         assert self.server is not None
         return str(self.server.make_url("/"))
 
-    def fail_next(self, status: int = 500, *, times: int = 1,
-                  retry_after: int | None = None) -> None:
+    def fail_next(
+        self, status: int = 500, *, times: int = 1, retry_after: int | None = None
+    ) -> None:
         """Make the next ``times`` calls fail with ``status``."""
         self.failures.extend([(status, retry_after)] * times)
 
@@ -76,11 +77,15 @@ class FakeConnector:
             return None
         status, retry_after = self.failures.pop(0)
         headers = {"Retry-After": str(retry_after)} if retry_after else {}
-        return web.json_response({"error": {"code": "ServiceError", "message": "injected"}},
-                                 status=status, headers=headers)
+        return web.json_response(
+            {"error": {"code": "ServiceError", "message": "injected"}},
+            status=status,
+            headers=headers,
+        )
 
-    async def _record(self, request: web.Request, operation: str, cid: str,
-                      aid: str | None = None) -> web.Response:
+    async def _record(
+        self, request: web.Request, operation: str, cid: str, aid: str | None = None
+    ) -> web.Response:
         failed = self._failure()
         if failed is not None:
             return failed
@@ -96,8 +101,9 @@ class FakeConnector:
         return await self._record(request, "reply", request.match_info["cid"])
 
     async def _update(self, request: web.Request) -> web.Response:
-        return await self._record(request, "update", request.match_info["cid"],
-                                  request.match_info["aid"])
+        return await self._record(
+            request, "update", request.match_info["cid"], request.match_info["aid"]
+        )
 
     async def _create(self, request: web.Request) -> web.Response:
         failed = self._failure()
@@ -130,26 +136,50 @@ async def start_fake_connector() -> FakeConnector:
     return fake
 
 
-def message_activity(text: str, *, service_url: str, user_id: str = "29:reporter",
-                     conversation_id: str = "a:personal-chat", aad_object_id: str = "aad-1",
-                     conversation_type: str = "personal", **extra: Any) -> dict[str, Any]:
+def message_activity(
+    text: str,
+    *,
+    service_url: str,
+    user_id: str = "29:reporter",
+    conversation_id: str = "a:personal-chat",
+    aad_object_id: str = "aad-1",
+    conversation_type: str = "personal",
+    **extra: Any,
+) -> dict[str, Any]:
     """A Teams message activity as the Bot Framework delivers it to ``/api/messages``."""
     return {
-        "type": "message", "id": "incoming-1", "channelId": "msteams", "serviceUrl": service_url,
-        "timestamp": "2026-11-21T10:00:00.000Z", "text": text,
+        "type": "message",
+        "id": "incoming-1",
+        "channelId": "msteams",
+        "serviceUrl": service_url,
+        "timestamp": "2026-11-21T10:00:00.000Z",
+        "text": text,
         "from": {"id": user_id, "name": "Rita Reporter", "aadObjectId": aad_object_id},
-        "conversation": {"id": conversation_id, "conversationType": conversation_type,
-                         "tenantId": "tenant-1"},
+        "conversation": {
+            "id": conversation_id,
+            "conversationType": conversation_type,
+            "tenantId": "tenant-1",
+        },
         "recipient": {"id": "28:bot", "name": "Staff Safety"},
-        "channelData": {"tenant": {"id": "tenant-1"}}, **extra,
+        "channelData": {"tenant": {"id": "tenant-1"}},
+        **extra,
     }
 
 
-def card_action_activity(data: dict[str, Any], *, service_url: str, verb: str = "action",
-                         **kwargs: Any) -> dict[str, Any]:
+def card_action_activity(
+    data: dict[str, Any], *, service_url: str, verb: str = "action", **kwargs: Any
+) -> dict[str, Any]:
     """A Teams ``adaptiveCard/action`` invoke (an ``Action.Execute`` press)."""
     activity = message_activity("", service_url=service_url, **kwargs)
-    activity.update({"type": "invoke", "name": "adaptiveCard/action", "text": None,
-                     "value": {"action": {"type": "Action.Execute", "verb": verb, "data": data},
-                               "trigger": "manual"}})
+    activity.update(
+        {
+            "type": "invoke",
+            "name": "adaptiveCard/action",
+            "text": None,
+            "value": {
+                "action": {"type": "Action.Execute", "verb": verb, "data": data},
+                "trigger": "manual",
+            },
+        }
+    )
     return activity

@@ -59,8 +59,15 @@ class FakeSlack:
         assert self.server is not None
         return str(self.server.make_url("/api/"))
 
-    def fail(self, method: str, *, status: int = 200, error: str | None = None,
-             retry_after: int | None = None, times: int = 1) -> None:
+    def fail(
+        self,
+        method: str,
+        *,
+        status: int = 200,
+        error: str | None = None,
+        retry_after: int | None = None,
+        times: int = 1,
+    ) -> None:
         """Make the next ``times`` calls of ``method`` fail as described."""
         self.failures[method].append(Failure(status, error, retry_after, times))
 
@@ -68,8 +75,14 @@ class FakeSlack:
         """Serve a file and return its ``files.info``-style object."""
         self.files[file_id] = (data, mime)
         url = str(self.server.make_url(f"/files/{file_id}/{name}")) if self.server else ""
-        return {"id": file_id, "name": name, "mimetype": mime, "size": len(data),
-                "url_private_download": url, "url_private": url}
+        return {
+            "id": file_id,
+            "name": name,
+            "mimetype": mime,
+            "size": len(data),
+            "url_private_download": url,
+            "url_private": url,
+        }
 
     def called(self, method: str) -> list[Call]:
         """The calls of ``method``, in order."""
@@ -80,8 +93,9 @@ class FakeSlack:
         deadline = asyncio.get_running_loop().time() + within
         while len(self.called(method)) < count:
             if asyncio.get_running_loop().time() > deadline:
-                raise AssertionError(f"{method} called {len(self.called(method))} times, "
-                                     f"expected {count}")
+                raise AssertionError(
+                    f"{method} called {len(self.called(method))} times, expected {count}"
+                )
             await asyncio.sleep(0.01)
         return self.called(method)
 
@@ -98,8 +112,11 @@ class FakeSlack:
         failure = self._next_failure(method)
         if failure is not None:
             if failure.status == 429:
-                return web.json_response({"ok": False, "error": "ratelimited"}, status=429,
-                                         headers={"Retry-After": str(failure.retry_after or 1)})
+                return web.json_response(
+                    {"ok": False, "error": "ratelimited"},
+                    status=429,
+                    headers={"Retry-After": str(failure.retry_after or 1)},
+                )
             if failure.status >= 500:
                 return web.Response(status=failure.status, text="internal error")
             return web.json_response({"ok": False, "error": failure.error or "fatal_error"})
@@ -119,8 +136,14 @@ class FakeSlack:
         ts = f"1700000000.{next(self._ts):06d}"
         channel = body.get("channel", "C0FAKE")
         replies: dict[str, dict[str, Any]] = {
-            "auth.test": {"url": "https://fake.slack/", "team": "Fake", "user": "bot",
-                          "team_id": "T0FAKE", "user_id": "U0BOT", "bot_id": "B0BOT"},
+            "auth.test": {
+                "url": "https://fake.slack/",
+                "team": "Fake",
+                "user": "bot",
+                "team_id": "T0FAKE",
+                "user_id": "U0BOT",
+                "bot_id": "B0BOT",
+            },
             "chat.postMessage": {"channel": channel, "ts": ts, "message": {"ts": ts}},
             "chat.update": {"channel": channel, "ts": body.get("ts", ts)},
             "chat.postEphemeral": {"message_ts": ts},
@@ -135,9 +158,12 @@ class FakeSlack:
         return {"ok": True, **replies.get(method, {})}
 
     def _user(self, user_id: str) -> dict[str, Any]:
-        default = {"id": user_id, "name": user_id.lower(), "real_name": f"User {user_id}",
-                   "profile": {"email": f"{user_id.lower()}@example.org",
-                               "real_name": f"User {user_id}"}}
+        default = {
+            "id": user_id,
+            "name": user_id.lower(),
+            "real_name": f"User {user_id}",
+            "profile": {"email": f"{user_id.lower()}@example.org", "real_name": f"User {user_id}"},
+        }
         return self.users.get(user_id, default)
 
     def _file_info(self, file_id: str) -> dict[str, Any]:

@@ -15,24 +15,49 @@ from slack_sdk.signature import SignatureVerifier
 SIGNING_SECRET = "test-signing-secret"
 
 
-def signed_headers(body: str, *, secret: str = SIGNING_SECRET, timestamp: int | None = None,
-                   content_type: str = "application/x-www-form-urlencoded") -> dict[str, str]:
+def signed_headers(
+    body: str,
+    *,
+    secret: str = SIGNING_SECRET,
+    timestamp: int | None = None,
+    content_type: str = "application/x-www-form-urlencoded",
+) -> dict[str, str]:
     """Headers Slack would send with ``body``."""
     ts = str(int(time.time()) if timestamp is None else timestamp)
     signature = SignatureVerifier(secret).generate_signature(timestamp=ts, body=body)
-    return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": signature or "",
-            "Content-Type": content_type}
+    return {
+        "X-Slack-Request-Timestamp": ts,
+        "X-Slack-Signature": signature or "",
+        "Content-Type": content_type,
+    }
 
 
-def slash_command_body(command: str, *, user_id: str = "U0REPORTER", text: str = "",
-                       channel_id: str = "D0DM", trigger_id: str = "1337.42.abcd") -> str:
+def slash_command_body(
+    command: str,
+    *,
+    user_id: str = "U0REPORTER",
+    text: str = "",
+    channel_id: str = "D0DM",
+    trigger_id: str = "1337.42.abcd",
+) -> str:
     """The form body of a slash command invocation."""
-    return urlencode({
-        "token": "legacy", "team_id": "T0FAKE", "team_domain": "fake", "channel_id": channel_id,
-        "channel_name": "directmessage", "user_id": user_id, "user_name": user_id.lower(),
-        "command": command, "text": text, "api_app_id": "A0APP", "trigger_id": trigger_id,
-        "response_url": "https://hooks.invalid/commands/1", "is_enterprise_install": "false",
-    })
+    return urlencode(
+        {
+            "token": "legacy",
+            "team_id": "T0FAKE",
+            "team_domain": "fake",
+            "channel_id": channel_id,
+            "channel_name": "directmessage",
+            "user_id": user_id,
+            "user_name": user_id.lower(),
+            "command": command,
+            "text": text,
+            "api_app_id": "A0APP",
+            "trigger_id": trigger_id,
+            "response_url": "https://hooks.invalid/commands/1",
+            "is_enterprise_install": "false",
+        }
+    )
 
 
 def interaction_body(payload: dict[str, Any]) -> str:

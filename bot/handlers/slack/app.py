@@ -35,8 +35,11 @@ def build_slack_app(core: Core, *, client: AsyncWebClient, signing_secret: str) 
         verify_token: check the token with ``auth.test`` on the first request.
     """
     app = AsyncApp(client=client, signing_secret=signing_secret)
-    fetch = SlackFileFetcher(token=client.token or "", api_url=client.base_url,
-                             max_bytes=core.pack.abuse_report.evidence_limits.max_file_bytes)
+    fetch = SlackFileFetcher(
+        token=client.token or "",
+        api_url=client.base_url,
+        max_bytes=core.pack.abuse_report.evidence_limits.max_file_bytes,
+    )
     handlers = listeners.SlackListeners(core, callback_id=FLOW_CALLBACK, fetch=fetch)
     app.command("/report-abuse")(handlers.report_abuse)
     app.command("/social-case")(handlers.social_case)
@@ -55,5 +58,4 @@ def build_slack_app(core: Core, *, client: AsyncWebClient, signing_secret: str) 
 
 async def _error_boundary(error: Exception, body: dict[str, Any]) -> None:
     correlation = uuid.uuid4().hex[:12]
-    log.error("slack listener failed [%s] type=%s", correlation, body.get("type"),
-              exc_info=error)
+    log.error("slack listener failed [%s] type=%s", correlation, body.get("type"), exc_info=error)

@@ -30,15 +30,18 @@ class SlackFileFetcher:
     def _trusted(self, url: str) -> bool:
         host = urlsplit(url).hostname or ""
         return host == self._api_host or any(
-            host == allowed or host.endswith("." + allowed) for allowed in SLACK_FILE_HOSTS)
+            host == allowed or host.endswith("." + allowed) for allowed in SLACK_FILE_HOSTS
+        )
 
     async def __call__(self, upload: FileUpload) -> bytes:
         if not self._trusted(upload.download_url):
             raise PermissionError(f"not a Slack file URL: {upload.download_url[:80]}")
         headers = {"Authorization": f"Bearer {self._token}"}
         timeout = aiohttp.ClientTimeout(total=30)
-        async with aiohttp.ClientSession(timeout=timeout) as session, session.get(
-                upload.download_url, headers=headers, allow_redirects=False) as response:
+        async with (
+            aiohttp.ClientSession(timeout=timeout) as session,
+            session.get(upload.download_url, headers=headers, allow_redirects=False) as response,
+        ):
             if response.status != 200:
                 raise ConnectionError(f"Slack file download answered {response.status}")
             data = bytearray()

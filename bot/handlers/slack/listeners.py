@@ -42,14 +42,16 @@ class SlackListeners:
     def _modal(self, card: Card) -> dict[str, Any]:
         return render_modal(card, callback_id=self._callback)
 
-    async def report_abuse(self, ack: AsyncAck, body: dict[str, Any],
-                           client: AsyncWebClient) -> None:
+    async def report_abuse(
+        self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient
+    ) -> None:
         """``/report-abuse``: open the report as a modal."""
         await ack()
         await self._open_flow(body, client, ABUSE_REPORT)
 
-    async def social_case(self, ack: AsyncAck, body: dict[str, Any],
-                          client: AsyncWebClient) -> None:
+    async def social_case(
+        self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient
+    ) -> None:
         """``/social-case``: open (or resume) the business case as a modal."""
         await ack()
         await self._open_flow(body, client, BUSINESS_CASE)
@@ -64,8 +66,7 @@ class SlackListeners:
             card = _message_card("Sorry", error.message)
         await client.views_open(trigger_id=body["trigger_id"], view=self._modal(card))
 
-    async def flow_submit(self, ack: AsyncAck, body: dict[str, Any],
-                          view: dict[str, Any]) -> None:
+    async def flow_submit(self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         """A modal page was submitted: errors on the field, the next page, or the receipt."""
         values = form_values(view.get("state") or {})
         files = {k: uploads(v) for k, v in values.items() if _is_file_list(v)}
@@ -73,8 +74,12 @@ class SlackListeners:
         try:
             draft_id, page_id = parse_metadata(view.get("private_metadata", ""))
             result = await self._core.answer_page(
-                actor=actor_from(body), draft_id=draft_id, page_id=page_id, values=values,
-                uploads=files, fetch=self._fetch,
+                actor=actor_from(body),
+                draft_id=draft_id,
+                page_id=page_id,
+                values=values,
+                uploads=files,
+                fetch=self._fetch,
             )
         except (FlowError, ValueError) as error:
             message = error.message if isinstance(error, FlowError) else "This form has expired."
@@ -91,8 +96,9 @@ class SlackListeners:
         """The person closed the modal: the draft is already saved, nothing to do."""
         await ack()
 
-    async def button(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any],
-                     client: AsyncWebClient) -> None:
+    async def button(
+        self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
+    ) -> None:
         """Every button: decode its ``ActionRef`` and route it."""
         await ack()
         try:
@@ -108,8 +114,9 @@ class SlackListeners:
         else:
             log.info("no Slack route yet for action %s", ref.name)
 
-    async def _flow_button(self, ref: ActionRef, actor: Any, body: dict[str, Any],
-                           client: AsyncWebClient) -> None:
+    async def _flow_button(
+        self, ref: ActionRef, actor: Any, body: dict[str, Any], client: AsyncWebClient
+    ) -> None:
         try:
             if ref.name is ActionName.FLOW_BACK:
                 card = page_card(await self._core.back(actor=actor, draft_id=ref.subject_id))
@@ -118,13 +125,15 @@ class SlackListeners:
         except FlowError as error:
             card = _message_card("Sorry", error.message)
         view = body.get("view") or {}
-        await client.views_update(view_id=view.get("id"), hash=view.get("hash"),
-                                  view=self._modal(card))
+        await client.views_update(
+            view_id=view.get("id"), hash=view.get("hash"), view=self._modal(card)
+        )
 
     async def admin_command(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         """``/staff-safety bind abuse-triage|board|corporate-communications`` in a channel."""
         text = await self._core.admin_command(
-            actor=actor_from(body), text=str(body.get("text", "")),
+            actor=actor_from(body),
+            text=str(body.get("text", "")),
             conversation=conversation_of(str(body.get("channel_id", ""))),
         )
         await ack(text=text)
@@ -136,8 +145,9 @@ class SlackListeners:
         actor = actor_from({"user": {"id": event.get("user", "")}})
         card = await self._core.home_card(actor=actor)
         view = self._modal(card)
-        home = {k: v for k, v in view.items() if k not in ("title", "submit", "close",
-                                                          "callback_id")}
+        home = {
+            k: v for k, v in view.items() if k not in ("title", "submit", "close", "callback_id")
+        }
         await client.views_publish(user_id=actor.user_id, view={**home, "type": "home"})
 
     async def ignore_event(self, ack: AsyncAck) -> None:

@@ -18,11 +18,24 @@ from bot.handlers.slack.blockkit import render_message
 from bot.messaging import DeliveryError
 from bot.model import ConversationRef, MessageRef, Platform
 
-PERMANENT_ERRORS = frozenset({
-    "channel_not_found", "not_in_channel", "is_archived", "account_inactive", "invalid_auth",
-    "user_not_found", "cant_update_message", "message_not_found", "msg_too_long",
-    "invalid_blocks", "no_text", "restricted_action", "not_authed", "token_revoked",
-})
+PERMANENT_ERRORS = frozenset(
+    {
+        "channel_not_found",
+        "not_in_channel",
+        "is_archived",
+        "account_inactive",
+        "invalid_auth",
+        "user_not_found",
+        "cant_update_message",
+        "message_not_found",
+        "msg_too_long",
+        "invalid_blocks",
+        "no_text",
+        "restricted_action",
+        "not_authed",
+        "token_revoked",
+    }
+)
 
 
 class SlackMessenger:
@@ -34,16 +47,25 @@ class SlackMessenger:
         self._client = client
 
     async def post(self, conversation: ConversationRef, card: Card) -> MessageRef:
-        response = await self._call("chat_postMessage", channel=conversation.conversation_id,
-                                    unfurl_links=False, unfurl_media=False,
-                                    **render_message(card))
+        response = await self._call(
+            "chat_postMessage",
+            channel=conversation.conversation_id,
+            unfurl_links=False,
+            unfurl_media=False,
+            **render_message(card),
+        )
         channel = str(response.get("channel") or conversation.conversation_id)
-        return MessageRef(ConversationRef(Platform.SLACK, conversation_id=channel),
-                          str(response["ts"]))
+        return MessageRef(
+            ConversationRef(Platform.SLACK, conversation_id=channel), str(response["ts"])
+        )
 
     async def update(self, message: MessageRef, card: Card) -> None:
-        await self._call("chat_update", channel=message.conversation.conversation_id,
-                         ts=message.message_id, **render_message(card))
+        await self._call(
+            "chat_update",
+            channel=message.conversation.conversation_id,
+            ts=message.message_id,
+            **render_message(card),
+        )
 
     async def send_direct(self, person: ConversationRef, card: Card) -> MessageRef:
         channel = person.conversation_id

@@ -17,17 +17,20 @@ def _secret(value: object) -> str:
     return str(getter()) if getter else ""
 
 
-def setup_slack(app: web.Application, core: Core, settings: Settings, *,
-                client: AsyncWebClient | None = None) -> SlackMessenger:
+def setup_slack(
+    app: web.Application, core: Core, settings: Settings, *, client: AsyncWebClient | None = None
+) -> SlackMessenger:
     """Mount Slack (HTTP or Socket Mode) and return the messenger the outbox uses.
 
     ``SLACK_API_URL`` sets the Web API base URL (a local fake in tests).
     """
     if client is None:
-        client = AsyncWebClient(token=_secret(settings.slack_bot_token),
-                                base_url=settings.slack_api_url)
-    bolt = build_slack_app(core, client=client,
-                           signing_secret=_secret(settings.slack_signing_secret))
+        client = AsyncWebClient(
+            token=_secret(settings.slack_bot_token), base_url=settings.slack_api_url
+        )
+    bolt = build_slack_app(
+        core, client=client, signing_secret=_secret(settings.slack_signing_secret)
+    )
     if settings.socket_mode:
         mount_socket_mode(app, bolt, _secret(settings.slack_app_token))
     if _secret(settings.slack_signing_secret):

@@ -66,9 +66,11 @@ def _element_value(element: dict[str, Any]) -> Any:
 def uploads(files: list[dict[str, Any]]) -> tuple[FileUpload, ...]:
     """Slack file objects from a ``file_input`` as neutral uploads to fetch."""
     return tuple(
-        FileUpload(name=str(f.get("name") or f.get("title") or f.get("id", "file")),
-                   download_url=str(f.get("url_private_download") or f.get("url_private", "")),
-                   mime_type=str(f.get("mimetype") or "application/octet-stream"),
-                   size=f.get("size"))
+        FileUpload(
+            name=str(f.get("name") or f.get("title") or f.get("id", "file")),
+            download_url=str(f.get("url_private_download") or f.get("url_private", "")),
+            mime_type=str(f.get("mimetype") or "application/octet-stream"),
+            size=f.get("size"),
+        )
         for f in files
     )

@@ -39,8 +39,9 @@ class _TeamsConfiguration:
 class CachedConnectorFactory(ConnectorFactory):
     """Hands out one connector client per (service URL, audience)."""
 
-    def __init__(self, inner: ConnectorFactory, cache: dict[tuple[str, str], ConnectorClient]
-                 ) -> None:
+    def __init__(
+        self, inner: ConnectorFactory, cache: dict[tuple[str, str], ConnectorClient]
+    ) -> None:
         self._inner = inner
         self._cache = cache
 
@@ -61,26 +62,33 @@ class CachingAuthentication(BotFrameworkAuthentication):
         self._connectors: dict[tuple[str, str], ConnectorClient] = {}
         self._token_clients: dict[str, UserTokenClient] = {}
 
-    async def authenticate_request(self, activity: Activity, auth_header: str
-                                   ) -> AuthenticateRequestResult:
+    async def authenticate_request(
+        self, activity: Activity, auth_header: str
+    ) -> AuthenticateRequestResult:
         result = await self._inner.authenticate_request(activity, auth_header)
         if result.connector_factory is not None:
-            result.connector_factory = CachedConnectorFactory(result.connector_factory,
-                                                              self._connectors)
+            result.connector_factory = CachedConnectorFactory(
+                result.connector_factory, self._connectors
+            )
         return result
 
-    async def authenticate_streaming_request(self, auth_header: str, channel_id_header: str
-                                             ) -> AuthenticateRequestResult:
+    async def authenticate_streaming_request(
+        self, auth_header: str, channel_id_header: str
+    ) -> AuthenticateRequestResult:
         return await self._inner.authenticate_streaming_request(auth_header, channel_id_header)
 
     def create_connector_factory(self, claims_identity: ClaimsIdentity) -> ConnectorFactory:
-        return CachedConnectorFactory(self._inner.create_connector_factory(claims_identity),
-                                      self._connectors)
+        return CachedConnectorFactory(
+            self._inner.create_connector_factory(claims_identity), self._connectors
+        )
 
-    async def create_user_token_client(self, claims_identity: ClaimsIdentity
-                                       ) -> UserTokenClient:
-        key = str(claims_identity.claims.get("appid") or claims_identity.claims.get("azp")
-                  or claims_identity.claims.get("aud") or "")
+    async def create_user_token_client(self, claims_identity: ClaimsIdentity) -> UserTokenClient:
+        key = str(
+            claims_identity.claims.get("appid")
+            or claims_identity.claims.get("azp")
+            or claims_identity.claims.get("aud")
+            or ""
+        )
         client = self._token_clients.get(key)
         if client is None:
             client = await self._inner.create_user_token_client(claims_identity)
@@ -97,8 +105,9 @@ class CachingAuthentication(BotFrameworkAuthentication):
         return await self._inner.authenticate_channel_request(auth_header)
 
 
-def build_authentication(*, app_id: str, password: str, tenant_id: str,
-                         **overrides: Any) -> CachingAuthentication:
+def build_authentication(
+    *, app_id: str, password: str, tenant_id: str, **overrides: Any
+) -> CachingAuthentication:
     """Authentication for the configured app id (empty: local mode, no token check).
 
     ``overrides`` are passed to botbuilder's configuration (for example

@@ -13,7 +13,6 @@ import uuid
 from http import HTTPStatus
 from typing import Any
 
-from bot.handlers.teams.adaptive import render
 from botbuilder.core import MessageFactory, TurnContext
 from botbuilder.core.teams import TeamsActivityHandler
 from botbuilder.schema import AdaptiveCardInvokeResponse, Attachment
@@ -24,15 +23,22 @@ from bot.core import ABUSE_REPORT, BUSINESS_CASE, Core
 from bot.flows.cards import page_card, parse_metadata
 from bot.flows.engine import FlowDone, FlowError, FlowView
 from bot.handlers.teams import parse
+from bot.handlers.teams.adaptive import render
 
 log = logging.getLogger(__name__)
 
 CARD_TYPE = "application/vnd.microsoft.card.adaptive"
 FILE_HINT = "In Teams, attach the files to your next message in this chat."
-COMMAND_FLOWS = {"report abuse": ABUSE_REPORT, "report-abuse": ABUSE_REPORT,
-                 "social case": BUSINESS_CASE, "social-case": BUSINESS_CASE}
-START_ACTIONS = {ActionName.FLOW_START_ABUSE_REPORT: ABUSE_REPORT,
-                 ActionName.FLOW_START_BUSINESS_CASE: BUSINESS_CASE}
+COMMAND_FLOWS = {
+    "report abuse": ABUSE_REPORT,
+    "report-abuse": ABUSE_REPORT,
+    "social case": BUSINESS_CASE,
+    "social-case": BUSINESS_CASE,
+}
+START_ACTIONS = {
+    ActionName.FLOW_START_ABUSE_REPORT: ABUSE_REPORT,
+    ActionName.FLOW_START_BUSINESS_CASE: BUSINESS_CASE,
+}
 RESERVED_KEYS = {"action", "metadata"}
 
 
@@ -54,21 +60,24 @@ class StaffSafetyBot(TeamsActivityHandler):
             card = await self._flow_card(actor, COMMAND_FLOWS[text])
         elif text.startswith("bind ") or text.startswith("unbind "):
             message = await self._core.admin_command(
-                actor=actor, text=text, conversation=parse.conversation_of(activity))
+                actor=actor, text=text, conversation=parse.conversation_of(activity)
+            )
             card = Card(title="Staff Safety", elements=(Text(message),))
         else:
             card = await self._core.home_card(actor=actor)
         await turn_context.send_activity(MessageFactory.attachment(attachment(card)))
 
-    async def on_adaptive_card_invoke(self, turn_context: TurnContext,
-                                      invoke_value: Any) -> AdaptiveCardInvokeResponse:
+    async def on_adaptive_card_invoke(
+        self, turn_context: TurnContext, invoke_value: Any
+    ) -> AdaptiveCardInvokeResponse:
         data = parse.execute_data(turn_context.activity.value)
         try:
             ref = ActionRef.decode(str(data.get("action", "")))
         except ActionCodecError:
             log.info("ignored an unknown Teams action")
-            return _card_response(Card(title="Staff Safety", elements=(
-                Text("That button is no longer in use."),)))
+            return _card_response(
+                Card(title="Staff Safety", elements=(Text("That button is no longer in use."),))
+            )
         actor = parse.actor_of(turn_context.activity)
         try:
             card = await self._route(ref, actor, data)
@@ -82,12 +91,14 @@ class StaffSafetyBot(TeamsActivityHandler):
         if ref.name in (ActionName.FLOW_NEXT, ActionName.FLOW_SUBMIT):
             draft_id, page_id = parse_metadata(str(data.get("metadata", "")))
             values = {k: v for k, v in data.items() if k not in RESERVED_KEYS}
-            result = await self._core.answer_page(actor=actor, draft_id=draft_id,
-                                                  page_id=page_id, values=values)
+            result = await self._core.answer_page(
+                actor=actor, draft_id=draft_id, page_id=page_id, values=values
+            )
             return self._result_card(result)
         if ref.name is ActionName.FLOW_BACK:
-            return page_card(await self._core.back(actor=actor, draft_id=ref.subject_id),
-                             file_hint=FILE_HINT)
+            return page_card(
+                await self._core.back(actor=actor, draft_id=ref.subject_id), file_hint=FILE_HINT
+            )
         if ref.name is ActionName.FLOW_DISCARD:
             return await self._core.discard(actor=actor, draft_id=ref.subject_id)
         log.info("no Teams route yet for action %s", ref.name)
@@ -100,13 +111,15 @@ class StaffSafetyBot(TeamsActivityHandler):
 
     async def _flow_card(self, actor: Any, flow: str) -> Card:
         try:
-            return page_card(await self._core.start_flow(actor=actor, flow=flow),
-                             file_hint=FILE_HINT)
+            return page_card(
+                await self._core.start_flow(actor=actor, flow=flow), file_hint=FILE_HINT
+            )
         except FlowError as error:
             return Card(title="Sorry", elements=(Text(error.message),))
 
-    async def on_members_added_activity(self, members_added: Any,
-                                        turn_context: TurnContext) -> None:
+    async def on_members_added_activity(
+        self, members_added: Any, turn_context: TurnContext
+    ) -> None:
         recipient = turn_context.activity.recipient
         if any(getattr(m, "id", None) == getattr(recipient, "id", None) for m in members_added):
             actor = parse.actor_of(turn_context.activity)
@@ -123,5 +136,6 @@ class StaffSafetyBot(TeamsActivityHandler):
 
 
 def _card_response(card: Card) -> AdaptiveCardInvokeResponse:
-    return AdaptiveCardInvokeResponse(status_code=int(HTTPStatus.OK), type=CARD_TYPE,
-                                      value=render(card))
+    return AdaptiveCardInvokeResponse(
+        status_code=int(HTTPStatus.OK), type=CARD_TYPE, value=render(card)
+    )

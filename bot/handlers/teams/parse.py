@@ -22,8 +22,11 @@ def actor_of(activity: Activity) -> Actor:
     """The person who sent the activity."""
     sender = activity.from_property
     user_id = (getattr(sender, "aad_object_id", None) or getattr(sender, "id", "")) or ""
-    return Actor(platform=Platform.TEAMS, user_id=str(user_id),
-                 display_name=str(getattr(sender, "name", "") or ""))
+    return Actor(
+        platform=Platform.TEAMS,
+        user_id=str(user_id),
+        display_name=str(getattr(sender, "name", "") or ""),
+    )
 
 
 def conversation_of(activity: Activity) -> ConversationRef:

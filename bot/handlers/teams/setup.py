@@ -15,8 +15,9 @@ from bot.handlers.teams.bot import StaffSafetyBot
 from bot.handlers.teams.messenger import TeamsMessenger
 
 
-def setup_teams(app: web.Application, core: Core, settings: Settings, *,
-                auth: Any = None) -> TeamsMessenger:
+def setup_teams(
+    app: web.Application, core: Core, settings: Settings, *, auth: Any = None
+) -> TeamsMessenger:
     """Mount ``POST /api/messages`` and return the messenger the outbox uses."""
     password = settings.teams_app_password
     if auth is None:
