@@ -12,7 +12,7 @@ refused (Slack ``response_action: errors`` for modals; the same card re-sent on 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 TextStyle = Literal["plain", "heading", "muted", "alert", "good"]
 ButtonStyle = Literal["default", "primary", "danger"]
@@ -220,6 +220,13 @@ def from_json(data: object) -> object:
         cls = _ELEMENT_TYPES[str(data["type"])]
         kwargs = {k: from_json(v) for k, v in data.items() if k != "type"}
         return cls(**kwargs)
+    return data
+
+
+def card_to_json(card: Card) -> dict[str, Any]:
+    """Serialise a whole card (typed for callers that store it as a JSON object)."""
+    data = to_json(card)
+    assert isinstance(data, dict)
     return data
 
 

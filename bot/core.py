@@ -8,7 +8,7 @@ cards people see. It imports no platform SDK.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +18,7 @@ from bot.actions import ActionName, ActionRef
 from bot.cards import Actions, Button, Card, Element, Fields, Text
 from bot.cases.lifecycle import CaseKind
 from bot.cases.service import CaseOpened, open_case
+from bot.cases.triage import PressOutcome, Triage
 from bot.evidence import Fetch, take_in
 from bot.flows import abuse_report, business_case
 from bot.flows.engine import Draft, FlowDone, FlowEngine, FlowView
@@ -25,6 +26,8 @@ from bot.model import Actor, ConversationRef, FileUpload
 from bot.policy import PolicyPack
 from bot.storage.files import FileStore
 from bot.storage.repos import cards as bindings
+from bot.storage.repos import cases as cases_repo
+from bot.storage.repos import files as files_repo
 from bot.storage.repos import sessions as drafts
 
 ABUSE_REPORT = abuse_report.FLOW
@@ -65,6 +68,7 @@ class Core:
     on_queued: Callable[[], None] = lambda: None
 
     def __post_init__(self) -> None:
+        self.triage = Triage(pack=self.pack, db=self.db)
         self.flows = FlowEngine(
             db=self.db,
             specs={
@@ -92,6 +96,7 @@ class Core:
         values: dict[str, Any],
         uploads: dict[str, tuple[FileUpload, ...]] | None = None,
         fetch: Fetch | None = None,
+        reply_to: ConversationRef | None = None,
     ) -> FlowView | FlowDone:
         """Take a page's answers (errors on the field, next page, or the case opened).
 
@@ -118,7 +123,11 @@ class Core:
                 )
             values[step_id] = list(intake.file_ids)
         result = await self.flows.answer(
-            draft_id=draft_id, actor=actor, page_id=page_id, values=values
+            draft_id=draft_id,
+            actor=actor,
+            page_id=page_id,
+            values=values,
+            context={"reply_to": reply_to},
         )
         if isinstance(result, FlowDone):
             self.on_queued()
@@ -135,20 +144,29 @@ class Core:
         )
 
     async def _open_abuse_report(
-        self, session: AsyncSession, draft: Draft, actor: Actor
+        self, session: AsyncSession, draft: Draft, actor: Actor, context: Mapping[str, Any]
     ) -> CaseOpened:
-        return await open_case(
+        reply_to = context.get("reply_to")
+        opened = await open_case(
             session,
             kind=CaseKind.ABUSE_REPORT,
             actor=actor,
             prefix=self.pack.abuse_report.reference_prefix,
             answers=draft.answers,
             urgent=draft.answers.get("safety") == "yes",
+            reply_to=reply_to.to_json() if isinstance(reply_to, ConversationRef) else None,
             clock=self.clock,
         )
+        await files_repo.attach_to_case(
+            session=session, session_id=draft.id, case_id=opened.case_id
+        )
+        case = await cases_repo.get(session=session, case_id=opened.case_id)
+        assert case is not None
+        await self.triage.route_new_report(session, case, actor)
+        return opened
 
     async def _open_business_case(
-        self, session: AsyncSession, draft: Draft, actor: Actor
+        self, session: AsyncSession, draft: Draft, actor: Actor, context: Mapping[str, Any]
     ) -> CaseOpened:
         return await open_case(
             session,
@@ -181,6 +199,16 @@ class Core:
             elements=tuple(elements),
             fallback=f"Business case received: {opened.reference}",
         )
+
+    # Triage.
+
+    async def press(
+        self, *, actor: Actor, ref: ActionRef, inputs: dict[str, Any] | None = None
+    ) -> PressOutcome:
+        """A press on a case card (or the submit of the form it asked for)."""
+        outcome = await self.triage.press(actor=actor, ref=ref, inputs=inputs)
+        self.on_queued()
+        return outcome
 
     # Home and admin.
 

@@ -42,6 +42,7 @@ async def open_case(
     actor: Actor,
     answers: dict[str, Any],
     urgent: bool = False,
+    reply_to: dict[str, Any] | None = None,
     clock: Callable[[], dt.datetime] | None = None,
 ) -> CaseOpened:
     """Store a new case with its first timeline event and first version.
@@ -75,7 +76,7 @@ async def open_case(
         event=SUBMITTED,
         from_state=None,
         to_state=state,
-        detail={"reference": reference, "urgent": urgent},
+        detail={"reference": reference, "urgent": urgent, "reply_to": reply_to},
     )
     await cases.add_version(session=session, case_id=row.id, data=answers, created_by=actor.key)
     return CaseOpened(row.id, kind, reference, state, urgent)

@@ -19,7 +19,7 @@ from bot.flows.spec import FlowSpec, Page, Step, StepKind, is_blank, validate
 from bot.model import Actor
 from bot.storage.repos import sessions as drafts
 
-Completion = Callable[[AsyncSession, "Draft", Actor], Awaitable[Any]]
+Completion = Callable[[AsyncSession, "Draft", Actor, Mapping[str, Any]], Awaitable[Any]]
 
 
 class FlowError(Exception):
@@ -156,7 +156,13 @@ class FlowEngine:
             return FlowView(draft=_draft(row), spec=spec, page=_page_of(spec, row))
 
     async def answer(
-        self, *, draft_id: str, actor: Actor, page_id: str, values: Mapping[str, Any]
+        self,
+        *,
+        draft_id: str,
+        actor: Actor,
+        page_id: str,
+        values: Mapping[str, Any],
+        context: Mapping[str, Any] | None = None,
     ) -> FlowView | FlowDone:
         """Take the answers to one page: refuse with field errors, or save and move on.
 
@@ -179,7 +185,7 @@ class FlowEngine:
             answers = _drop_hidden(spec, answers)
             following = spec.next_page(current.id, answers)
             if following is None:
-                return await self._complete(s, row, answers, actor)
+                return await self._complete(s, row, answers, actor, context or {})
             history = [*(row.history or []), current.id]
             await self._save(s, row, following.id, answers, history)
             draft = Draft(
@@ -249,12 +255,17 @@ class FlowEngine:
             )
 
     async def _complete(
-        self, s: AsyncSession, row: Any, answers: dict[str, Any], actor: Actor
+        self,
+        s: AsyncSession,
+        row: Any,
+        answers: dict[str, Any],
+        actor: Actor,
+        context: Mapping[str, Any],
     ) -> FlowDone:
         draft = _with(row, answers=answers)
         await self._save(s, row, row.step, answers, list(row.history or []))
         completion = self._completions.get(row.flow)
-        result = await completion(s, draft, actor) if completion is not None else None
+        result = await completion(s, draft, actor, context) if completion is not None else None
         await drafts.set_status(session=s, session_id=row.id, status="submitted")
         return FlowDone(draft=draft, result=result)
 

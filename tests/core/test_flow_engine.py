@@ -61,7 +61,9 @@ class Recorder:
     def __init__(self) -> None:
         self.completed: list[dict[str, Any]] = []
 
-    async def __call__(self, session: AsyncSession, draft: Draft, actor: Actor) -> str:
+    async def __call__(
+        self, session: AsyncSession, draft: Draft, actor: Actor, context: Any
+    ) -> str:
         self.completed.append(draft.answers)
         return "REF-1"
 
@@ -186,7 +188,7 @@ async def test_a_stale_page_submit_changes_nothing(db: async_sessionmaker[AsyncS
 async def test_a_failing_completion_leaves_the_draft_open(
     db: async_sessionmaker[AsyncSession],
 ) -> None:
-    async def broken(session: AsyncSession, draft: Draft, actor: Actor) -> None:
+    async def broken(session: AsyncSession, draft: Draft, actor: Actor, context: Any) -> None:
         raise RuntimeError("database went away")
 
     engine = FlowEngine(db=db, specs={"demo": SPEC}, completions={"demo": broken})

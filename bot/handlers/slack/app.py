@@ -48,6 +48,7 @@ def build_slack_app(core: Core, *, client: AsyncWebClient, signing_secret: str) 
     app.shortcut("social_case")(handlers.social_case_shortcut)
     app.view_submission(FLOW_CALLBACK)(handlers.flow_submit)
     app.view_closed(FLOW_CALLBACK)(handlers.flow_closed)
+    app.view_submission(listeners.CASE_FORM)(handlers.case_form_submit)
     # Every button carries an encoded ActionRef in its value; one listener decodes and routes.
     app.action(re.compile(r".+"))(handlers.button)
     app.event("app_home_opened")(handlers.home_opened)

@@ -20,11 +20,13 @@ from bot.core import ABUSE_REPORT, BUSINESS_CASE, Core
 from bot.flows.cards import page_card, parse_metadata
 from bot.flows.engine import FlowError, FlowView
 from bot.handlers.slack.blockkit import render_errors, render_modal
+from bot.handlers.slack.blockkit_text import escape_mrkdwn
 from bot.handlers.slack.files import SlackFileFetcher
 from bot.handlers.slack.state import actor_from, conversation_of, form_values, uploads
 
 log = logging.getLogger(__name__)
 
+CASE_FORM = "case_form"
 START_ACTIONS = {
     ActionName.FLOW_START_ABUSE_REPORT: ABUSE_REPORT,
     ActionName.FLOW_START_BUSINESS_CASE: BUSINESS_CASE,
@@ -111,8 +113,50 @@ class SlackListeners:
             await self._open_flow(body, client, START_ACTIONS[ref.name])
         elif ref.name in (ActionName.FLOW_BACK, ActionName.FLOW_DISCARD):
             await self._flow_button(ref, actor, body, client)
+        elif ref.name.value.startswith("case."):
+            await self._case_button(ref, actor, body, client)
         else:
             log.info("no Slack route yet for action %s", ref.name)
+
+    async def _case_button(
+        self, ref: ActionRef, actor: Any, body: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        """A triage card button: open its form or its details, or tell the presser why not."""
+        outcome = await self._core.press(actor=actor, ref=ref)
+        modal = outcome.form or outcome.details
+        if modal is not None:
+            callback = CASE_FORM if outcome.form else "case_details"
+            await client.views_open(
+                trigger_id=body["trigger_id"], view=render_modal(modal, callback_id=callback)
+            )
+        elif outcome.message:
+            channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
+                "channel_id", ""
+            )
+            await client.chat_postEphemeral(
+                channel=channel, user=actor.user_id, text=escape_mrkdwn(outcome.message)
+            )
+
+    async def case_form_submit(
+        self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]
+    ) -> None:
+        """The form a triage button asked for: errors on the field, or record and close."""
+        try:
+            ref = ActionRef.decode(view.get("private_metadata", ""))
+        except ActionCodecError:
+            await ack()
+            return
+        outcome = await self._core.press(
+            actor=actor_from(body), ref=ref, inputs=form_values(view.get("state") or {})
+        )
+        if outcome.errors and outcome.form is not None:
+            await ack(response_action="errors", errors=render_errors(outcome.form)["errors"])
+        elif outcome.message and outcome.card is None:
+            await ack(
+                response_action="update", view=self._modal(_message_card("Sorry", outcome.message))
+            )
+        else:
+            await ack()
 
     async def _flow_button(
         self, ref: ActionRef, actor: Any, body: dict[str, Any], client: AsyncWebClient

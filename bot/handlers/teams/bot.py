@@ -24,6 +24,7 @@ from bot.flows.cards import page_card, parse_metadata
 from bot.flows.engine import FlowDone, FlowError, FlowView
 from bot.handlers.teams import parse
 from bot.handlers.teams.adaptive import render
+from bot.model import ConversationRef
 
 log = logging.getLogger(__name__)
 
@@ -80,19 +81,21 @@ class StaffSafetyBot(TeamsActivityHandler):
             )
         actor = parse.actor_of(turn_context.activity)
         try:
-            card = await self._route(ref, actor, data)
+            card = await self._route(ref, actor, data, parse.conversation_of(turn_context.activity))
         except FlowError as error:
             card = Card(title="Sorry", elements=(Text(error.message),))
         return _card_response(card)
 
-    async def _route(self, ref: ActionRef, actor: Any, data: dict[str, Any]) -> Card:
+    async def _route(
+        self, ref: ActionRef, actor: Any, data: dict[str, Any], chat: ConversationRef
+    ) -> Card:
         if ref.name in START_ACTIONS:
             return await self._flow_card(actor, START_ACTIONS[ref.name])
         if ref.name in (ActionName.FLOW_NEXT, ActionName.FLOW_SUBMIT):
             draft_id, page_id = parse_metadata(str(data.get("metadata", "")))
             values = {k: v for k, v in data.items() if k not in RESERVED_KEYS}
             result = await self._core.answer_page(
-                actor=actor, draft_id=draft_id, page_id=page_id, values=values
+                actor=actor, draft_id=draft_id, page_id=page_id, values=values, reply_to=chat
             )
             return self._result_card(result)
         if ref.name is ActionName.FLOW_BACK:
@@ -101,8 +104,27 @@ class StaffSafetyBot(TeamsActivityHandler):
             )
         if ref.name is ActionName.FLOW_DISCARD:
             return await self._core.discard(actor=actor, draft_id=ref.subject_id)
+        if ref.name.value.startswith("case."):
+            return await self._case(ref, actor, data)
         log.info("no Teams route yet for action %s", ref.name)
         return Card(title="Staff Safety", elements=(Text("That is not available yet."),))
+
+    async def _case(self, ref: ActionRef, actor: Any, data: dict[str, Any]) -> Card:
+        """A triage card press: the form it needs, the details, or the refreshed card."""
+        inputs = {k: v for k, v in data.items() if k not in RESERVED_KEYS}
+        outcome = await self._core.press(
+            actor=actor, ref=ref, inputs=inputs if "metadata" in data else None
+        )
+        card = outcome.form or outcome.details or outcome.card
+        if card is None:
+            return Card(title="Staff Safety", elements=(Text(outcome.message or ""),))
+        if outcome.message and not outcome.form:
+            return Card(
+                title=card.title,
+                elements=(Text(outcome.message, "muted"), *card.elements),
+                fallback=card.fallback,
+            )
+        return card
 
     def _result_card(self, result: FlowView | FlowDone) -> Card:
         if isinstance(result, FlowView):

@@ -1,0 +1,254 @@
+"""Triage of abuse reports: routing a new report, and every button press on its card.
+
+A press is authorised against the pack (roles, plus the roles the person holds on this
+case), checked against the card's version, applied through the lifecycle table and stored
+with ``UPDATE … WHERE version = :v``: of two managers pressing at once, one wins and the
+other is told who did it first and sees the refreshed card. The state change, its timeline
+event, the card updates for every channel the card is in, and any message to the reporter
+are written in one transaction; the outbox delivers them.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.actions import ActionName, ActionRef
+from bot.cards import Card, card_to_json
+from bot.cases.cards import EVENT_LABELS, TRIAGE, details_card, notice_card, triage_card
+from bot.cases.forms import FORM_EVENTS, check, form_card
+from bot.cases.lifecycle import ACTION_EVENTS, CaseEvent, CaseKind, IllegalTransition, apply
+from bot.model import Actor, ConversationRef, Platform
+from bot.policy import PolicyPack
+from bot.storage.repos import cards as posted
+from bot.storage.repos import cases, events, outbox
+from bot.storage.repos import files as stored_files
+from bot.storage.repos.cases import CaseRow
+
+log = logging.getLogger(__name__)
+
+TRIAGE_PURPOSE = "abuse_triage"
+REPORTER_NOTICES = {CaseEvent.ACKNOWLEDGE: "acknowledged", CaseEvent.CLOSE: "closed"}
+
+
+@dataclass(frozen=True)
+class PressOutcome:
+    """What the presser sees: the refreshed card, a form to fill, or a message."""
+
+    card: Card | None = None
+    form: Card | None = None
+    details: Card | None = None
+    message: str | None = None
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def case_roles(case: CaseRow, actor: Actor) -> set[str]:
+    """The roles a person holds on this case (reporter, line manager, assignee)."""
+    roles = set()
+    if actor.key == case.reporter_key:
+        roles.add("case_reporter")
+    managers = [*(case.data.get("line_manager") or []), *(case.data.get("project_contact") or [])]
+    if case.reporter.get("platform") == actor.platform.value and actor.user_id in managers:
+        roles.add("case_line_manager")
+    if case.assignee_key and case.assignee_key == actor.key:
+        roles.add("case_assignee")
+    return roles
+
+
+class Triage:
+    """Routes new reports and handles presses on triage cards."""
+
+    def __init__(self, *, pack: PolicyPack, db: async_sessionmaker[AsyncSession]) -> None:
+        self._pack = pack
+        self._db = db
+
+    async def route_new_report(self, session: AsyncSession, case: CaseRow, reporter: Actor) -> None:
+        """Queue the triage card and the line manager's direct message (same transaction)."""
+        card = triage_card(self._pack, case)
+        await self._queue_triage_cards(session, case, card)
+        if reporter.platform is Platform.SLACK:
+            for manager in case.data.get("line_manager") or case.data.get("project_contact") or []:
+                await outbox.enqueue(
+                    session=session,
+                    platform="slack",
+                    operation="dm",
+                    target=ConversationRef(Platform.SLACK, user_id=manager).to_json(),
+                    card=card_to_json(card),
+                    dedupe_key=f"manager:{case.id}:{manager}",
+                )
+
+    async def press(
+        self, *, actor: Actor, ref: ActionRef, inputs: dict[str, Any] | None = None
+    ) -> PressOutcome:
+        """Handle one press (or one form submit) on a triage card."""
+        event = ACTION_EVENTS.get(ref.name)
+        async with self._db.begin() as s:
+            case = await cases.get(session=s, case_id=ref.subject_id)
+            if case is None or case.kind != CaseKind.ABUSE_REPORT.value:
+                return PressOutcome(message="This report could not be found.")
+            if not self._pack.may(
+                ref.name.value, self._identities(actor), case_roles=case_roles(case, actor)
+            ):
+                log.info("refused %s on %s for %s", ref.name.value, case.reference, actor.key)
+                return PressOutcome(
+                    message="Sorry, you are not able to do that on this report. "
+                    "If you think you should be, ask your administrator."
+                )
+            if ref.name is ActionName.CASE_VIEW_DETAILS or event is None:
+                evidence = await stored_files.list_for_case(session=s, case_id=case.id)
+                names = [f"{f.name} ({f.size:,} bytes, SHA-256 {f.sha256[:12]}…)" for f in evidence]
+                return PressOutcome(details=details_card(self._pack, case, names))
+            if ref.version != case.version:
+                return await self._stale(s, case)
+            if event in FORM_EVENTS and inputs is None:
+                return PressOutcome(
+                    form=form_card(
+                        self._pack, event, reference=case.reference, submit_value=ref.encode()
+                    )
+                )
+            errors = check(self._pack, event, inputs or {}) if event in FORM_EVENTS else {}
+            if errors:
+                return PressOutcome(
+                    errors=errors,
+                    form=form_card(
+                        self._pack,
+                        event,
+                        reference=case.reference,
+                        submit_value=ref.encode(),
+                        errors=errors,
+                        values=inputs,
+                    ),
+                )
+            return await self._apply(s, case, event, actor, inputs or {})
+
+    async def _apply(
+        self, s: AsyncSession, case: CaseRow, event: CaseEvent, actor: Actor, inputs: dict[str, Any]
+    ) -> PressOutcome:
+        try:
+            state = apply(CaseKind.ABUSE_REPORT, case.state, event)
+        except IllegalTransition:
+            return PressOutcome(
+                card=triage_card(self._pack, case),
+                message="That cannot be done to this report now.",
+            )
+        changes: dict[str, Any] = {"state": state}
+        if event is CaseEvent.ASSIGN:
+            changes["assignee"] = Actor(actor.platform, str(inputs["assignee"][0]))
+        if event is CaseEvent.CLOSE:
+            changes["closed_at"] = _now()
+        if event is CaseEvent.REOPEN:
+            changes["closed_at"] = None
+        if not await cases.update(
+            session=s, case_id=case.id, expected_version=case.version, **changes
+        ):
+            return await self._stale(s, case)
+        label = EVENT_LABELS[event][0]
+        await events.append(
+            session=s,
+            case_id=case.id,
+            actor_key=actor.key,
+            actor_name=actor.display_name,
+            event=event.value,
+            from_state=case.state,
+            to_state=state,
+            detail=_detail(inputs),
+            internal=event not in REPORTER_NOTICES,
+        )
+        fresh = await cases.get(session=s, case_id=case.id)
+        assert fresh is not None
+        card = triage_card(self._pack, fresh, last_action=_last(label, actor))
+        await self._queue_triage_cards(s, fresh, card)
+        await self._tell_reporter(s, fresh, event, inputs)
+        return PressOutcome(card=card)
+
+    async def _stale(self, s: AsyncSession, case: CaseRow) -> PressOutcome:
+        current = await cases.get(session=s, case_id=case.id) or case
+        timeline = await events.timeline(session=s, case_id=case.id)
+        last = timeline[-1] if timeline else None
+        who = (last.actor_name or "someone else") if last else "someone else"
+        what = last.event.replace("_", " ") if last else "updated"
+        return PressOutcome(
+            card=triage_card(self._pack, current),
+            message=f"{who} already did this first ({what}). Here is the latest card.",
+        )
+
+    async def _queue_triage_cards(self, s: AsyncSession, case: CaseRow, card: Card) -> None:
+        for target in await self._triage_channels(s):
+            await outbox.enqueue(
+                session=s,
+                platform=target.platform.value,
+                operation="post",
+                target=target.to_json(),
+                card=card_to_json(card),
+                case_id=case.id,
+                card_purpose=TRIAGE,
+                dedupe_key=f"triage:{case.id}:{target.platform.value}:"
+                f"{target.conversation_id}:{case.version}",
+            )
+
+    async def _triage_channels(self, s: AsyncSession) -> list[ConversationRef]:
+        channels: dict[tuple[str, str], ConversationRef] = {}
+        configured = self._pack.routing.abuse_report.triage_channel.slack
+        if configured:
+            channels[("slack", configured)] = ConversationRef(Platform.SLACK, configured)
+        for platform in Platform:
+            binding = await posted.get_binding(
+                session=s, purpose=TRIAGE_PURPOSE, platform=platform.value
+            )
+            if binding is not None:
+                channels[(platform.value, binding.conversation_id)] = binding.conversation_ref
+        return list(channels.values())
+
+    async def _tell_reporter(
+        self, s: AsyncSession, case: CaseRow, event: CaseEvent, inputs: dict[str, Any]
+    ) -> None:
+        notice = REPORTER_NOTICES.get(event)
+        if event is CaseEvent.ESCALATE:
+            target = next(
+                (
+                    t
+                    for t in self._pack.abuse_report.escalation_targets
+                    if t.id == inputs.get("target")
+                ),
+                None,
+            )
+            notice = "escalated" if target is not None and target.tell_reporter else None
+        if notice is None:
+            return
+        reply_to = await self._reporter_conversation(s, case)
+        await outbox.enqueue(
+            session=s,
+            platform=reply_to.platform.value,
+            operation="dm",
+            target=reply_to.to_json(),
+            card=card_to_json(notice_card(self._pack, notice, case.reference)),
+            dedupe_key=f"notice:{case.id}:{notice}:{case.version}",
+        )
+
+    async def _reporter_conversation(self, s: AsyncSession, case: CaseRow) -> ConversationRef:
+        timeline = await events.timeline(session=s, case_id=case.id)
+        stored = timeline[0].detail.get("reply_to") if timeline else None
+        if stored:
+            return ConversationRef.from_json(stored)
+        reporter = case.reporter_actor
+        return ConversationRef(reporter.platform, user_id=reporter.user_id)
+
+    def _identities(self, actor: Actor) -> list[str]:
+        return [value for value in (actor.key, actor.email) if value]
+
+
+def _detail(inputs: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in inputs.items() if v not in (None, "", [])}
+
+
+def _last(label: str, actor: Actor) -> str:
+    return f"{label} by {actor.display_name or 'a manager'}"
+
+
+def _now() -> Any:
+    import datetime as dt
+
+    return dt.datetime.now(dt.UTC)

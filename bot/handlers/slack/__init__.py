@@ -1,0 +1,1 @@
+"""The Slack adapter: a Bolt app, its listeners, the Block Kit renderer and the messenger."""

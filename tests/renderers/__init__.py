@@ -1,0 +1,1 @@
+"""Tests of the Block Kit and Adaptive Card renderers."""
