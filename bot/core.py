@@ -22,6 +22,7 @@ from bot.cases.triage import PressOutcome, Triage
 from bot.evidence import Fetch, take_in
 from bot.flows import abuse_report, business_case
 from bot.flows.engine import Draft, FlowDone, FlowEngine, FlowView
+from bot.flows.spec import StepKind
 from bot.model import Actor, ConversationRef, FileUpload
 from bot.policy import PolicyPack
 from bot.storage.files import FileStore
@@ -132,6 +133,40 @@ class Core:
         if isinstance(result, FlowDone):
             self.on_queued()
         return result
+
+    async def attach_files(
+        self, *, actor: Actor, flow: str, uploads: tuple[FileUpload, ...], fetch: Fetch
+    ) -> FlowView | None:
+        """Files sent in chat (Teams) while the person's draft waits on a files page.
+
+        Returns the page with the files added (or the refused file named on the field), or
+        None when no open draft of ``flow`` is on a page that takes files.
+        """
+        draft = await self.flows.find_draft(actor=actor, flow=flow)
+        if draft is None:
+            return None
+        view = await self.flows.show(draft_id=draft.id, actor=actor)
+        step = next((s for s in view.steps if s.kind is StepKind.FILES), None)
+        if step is None:
+            return None
+        intake = await take_in(
+            db=self.db,
+            store=self.files,
+            fetch=fetch,
+            limits=self.pack.abuse_report.evidence_limits,
+            uploads=uploads,
+            platform=actor.platform,
+            draft_id=draft.id,
+        )
+        if intake.file_ids:
+            view = await self.flows.add_items(
+                draft_id=draft.id, actor=actor, step_id=step.id, items=list(intake.file_ids)
+            )
+        if intake.error:
+            return FlowView(
+                draft=view.draft, spec=view.spec, page=view.page, errors={step.id: intake.error}
+            )
+        return view
 
     async def back(self, *, actor: Actor, draft_id: str) -> FlowView:
         return await self.flows.back(draft_id=draft_id, actor=actor)

@@ -142,10 +142,21 @@ def _step_elements(
             )
         case StepKind.FILES:
             hint = " ".join(part for part in (step.hint, file_hint) if part)
+            attached: tuple[Element, ...] = ()
+            if isinstance(value, list) and value:
+                count = len(value)
+                attached = (
+                    Text(
+                        f"{count} file{'s' if count != 1 else ''} attached so far. "
+                        "Anything you add now is kept as well.",
+                        "muted",
+                    ),
+                )
             return (
                 FileInput(
                     id=step.id, label=step.label, hint=hint, required=step.required, error=error
                 ),
+                *attached,
             )
         case StepKind.CONFIRM:
             return (

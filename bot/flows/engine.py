@@ -199,6 +199,31 @@ class FlowEngine:
             )
             return FlowView(draft=draft, spec=spec, page=following)
 
+    async def add_items(
+        self, *, draft_id: str, actor: Actor, step_id: str, items: list[str]
+    ) -> FlowView:
+        """Add items (stored file ids) to a list answer without moving the draft on.
+
+        Teams takes evidence as chat attachments, which arrive as messages while the draft
+        waits on its files page; each message adds to what was attached before.
+        """
+        async with self._db.begin() as s:
+            row = await self._owned(s, draft_id, actor)
+            spec = self.spec(row.flow)
+            answers = dict(row.answers or {})
+            answers[step_id] = [*(answers.get(step_id) or []), *items]
+            await self._save(s, row, row.step, answers, list(row.history or []))
+            draft = Draft(
+                row.id,
+                row.flow,
+                row.step,
+                answers,
+                tuple(row.history or ()),
+                row.version + 1,
+                row.case_id,
+            )
+            return FlowView(draft=draft, spec=spec, page=_page_of(spec, row))
+
     async def back(self, *, draft_id: str, actor: Actor) -> FlowView:
         """Go to the previous page, keeping every answer given."""
         async with self._db.begin() as s:
