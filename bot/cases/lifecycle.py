@@ -3,7 +3,7 @@
 Abuse reports (DOMAIN.md section 1)::
 
     new ─acknowledge─▶ acknowledged ─escalate─▶ escalated ⇄ in_progress ─close─▶ closed
-                              └──assign / record action──▶ in_progress          │
+                                                 (record action / escalate)      │
                                                   closed ─reopen─▶ in_progress ◀┘
 
 Business cases (DOMAIN.md section 2)::
@@ -75,21 +75,21 @@ E = CaseEvent
 
 ABUSE_TRANSITIONS: dict[tuple[str, CaseEvent], str] = {
     (A.NEW, E.ACKNOWLEDGE): A.ACKNOWLEDGED,
-    (A.ACKNOWLEDGED, E.ASSIGN): A.IN_PROGRESS,
-    (A.ACKNOWLEDGED, E.RECORD_ACTION): A.IN_PROGRESS,
+    # Seed 000 para 8: the report goes to the communications lead for advice on handling,
+    # so an acknowledged report moves on by escalation; nothing skips the graph.
+    (A.ACKNOWLEDGED, E.ASSIGN): A.ACKNOWLEDGED,
+    (A.ACKNOWLEDGED, E.RECORD_ACTION): A.ACKNOWLEDGED,
     (A.ACKNOWLEDGED, E.CHECK_IN): A.ACKNOWLEDGED,
     (A.ACKNOWLEDGED, E.ESCALATE): A.ESCALATED,
-    (A.ACKNOWLEDGED, E.CLOSE): A.CLOSED,
+    (A.ESCALATED, E.ASSIGN): A.ESCALATED,
+    (A.ESCALATED, E.ESCALATE): A.ESCALATED,
+    (A.ESCALATED, E.CHECK_IN): A.ESCALATED,
+    (A.ESCALATED, E.RECORD_ACTION): A.IN_PROGRESS,
     (A.IN_PROGRESS, E.ASSIGN): A.IN_PROGRESS,
     (A.IN_PROGRESS, E.RECORD_ACTION): A.IN_PROGRESS,
     (A.IN_PROGRESS, E.CHECK_IN): A.IN_PROGRESS,
     (A.IN_PROGRESS, E.ESCALATE): A.ESCALATED,
     (A.IN_PROGRESS, E.CLOSE): A.CLOSED,
-    (A.ESCALATED, E.ASSIGN): A.ESCALATED,
-    (A.ESCALATED, E.ESCALATE): A.ESCALATED,
-    (A.ESCALATED, E.CHECK_IN): A.ESCALATED,
-    (A.ESCALATED, E.RECORD_ACTION): A.IN_PROGRESS,
-    (A.ESCALATED, E.CLOSE): A.CLOSED,
     (A.CLOSED, E.REOPEN): A.IN_PROGRESS,
 }
 

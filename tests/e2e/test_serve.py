@@ -59,3 +59,18 @@ def test_serve_with_no_credentials_starts_and_says_what_is_off(tmp_path: Path) -
     assert "Slack: off. Set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET" in output
     assert "Teams: local mode" in output
     assert (tmp_path / "data" / "bot.db").exists(), "the embedded default is SQLite in ./data/"
+
+
+def test_socket_mode_app_builds_outside_an_event_loop(tmp_path: Path) -> None:
+    """``create_app`` runs before the loop starts: Socket Mode must connect at startup."""
+    from bot.app import create_app
+    from tests.support.bot_fixtures import make_settings
+
+    settings = make_settings(
+        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
+        SLACK_BOT_TOKEN="xoxb-x",
+        SLACK_APP_TOKEN="xapp-x",
+        BOT_FILE_STORE=str(tmp_path / "files"),
+    )
+    app = create_app(settings)
+    assert settings.socket_mode and app.on_startup

@@ -131,8 +131,28 @@ async def test_with_an_app_id_a_request_without_a_token_gets_401(
     try:
         async with aiohttp.ClientSession() as session:
             activity = message_activity("report abuse", service_url=fake_connector.service_url)
-            response = await session.post(server.make_url("/api/messages"), json=activity)
+            url = server.make_url("/api/messages")
+            response = await session.post(url, json=activity)
             assert response.status == 401
+            for token in ("garbage", "a.b.c", "eyJhbGciOiJIUzI1NiJ9.e30.sig"):
+                headers = {"Authorization": f"Bearer {token}"}
+                bad = await session.post(url, json=activity, headers=headers)
+                assert bad.status == 401, token
     finally:
         await server.close()
     assert fake_connector.sent == []
+
+
+async def test_local_mode_refuses_a_service_url_off_this_machine(bot: BotClient) -> None:
+    activity = message_activity("report abuse", service_url="https://smba.example.net/emea/")
+    response = await bot.teams(activity)
+    assert response.status == 401
+
+
+async def test_bad_card_metadata_gets_a_calm_card_not_a_500(
+    bot: BotClient, fake_connector: FakeConnector
+) -> None:
+    card = await start_report(bot, fake_connector)
+    data = {**submit_data(card), "metadata": "not-a-page", "safety": "no"}
+    answer = await press(bot, fake_connector, data)
+    assert "expired" in json.dumps(answer)

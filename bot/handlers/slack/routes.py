@@ -26,17 +26,24 @@ def mount_http(app: web.Application, bolt: AsyncApp) -> None:
 
 
 def mount_socket_mode(app: web.Application, bolt: AsyncApp, app_token: str) -> None:
-    """Connect to Slack over Socket Mode while the server runs (no public URL needed)."""
+    """Connect to Slack over Socket Mode while the server runs (no public URL needed).
+
+    The handler opens an aiohttp session, which needs a running event loop: it is built in
+    the startup hook, not when the app is created.
+    """
     from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 
-    handler = AsyncSocketModeHandler(bolt, app_token)
+    handlers: list[AsyncSocketModeHandler] = []
 
     async def connect(_: web.Application) -> None:
+        handler = AsyncSocketModeHandler(bolt, app_token)
+        handlers.append(handler)
         await handler.connect_async()
         log.info("Slack Socket Mode connected")
 
     async def disconnect(_: web.Application) -> None:
-        await handler.close_async()
+        for handler in handlers:
+            await handler.close_async()
 
     app.on_startup.append(connect)
     app.on_cleanup.append(disconnect)

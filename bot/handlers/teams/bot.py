@@ -84,6 +84,23 @@ class StaffSafetyBot(TeamsActivityHandler):
             card = await self._route(ref, actor, data, parse.conversation_of(turn_context.activity))
         except FlowError as error:
             card = Card(title="Sorry", elements=(Text(error.message),))
+        except ValueError:
+            card = Card(
+                title="Sorry",
+                elements=(Text("This form has expired. Please start it again from the command."),),
+            )
+        except Exception:
+            correlation = uuid.uuid4().hex[:12]
+            log.exception("teams card action failed [%s]", correlation)
+            card = Card(
+                title="Sorry",
+                elements=(
+                    Text(
+                        "Something went wrong and nothing was changed. Please try again in "
+                        f"a minute. If it keeps happening, quote reference {correlation}."
+                    ),
+                ),
+            )
         return _card_response(card)
 
     async def _route(
@@ -155,6 +172,16 @@ class StaffSafetyBot(TeamsActivityHandler):
             correlation = uuid.uuid4().hex[:12]
             log.exception("teams turn failed [%s]", correlation)
             raise
+
+
+async def on_turn_error(turn_context: TurnContext, error: Exception) -> None:
+    """The Teams error boundary for messages: log with a correlation id, say sorry calmly."""
+    correlation = uuid.uuid4().hex[:12]
+    log.error("teams turn failed [%s]", correlation, exc_info=error)
+    await turn_context.send_activity(
+        "Sorry, something went wrong and nothing was changed. Please try again in a minute. "
+        f"If it keeps happening, quote reference {correlation}."
+    )
 
 
 def _card_response(card: Card) -> AdaptiveCardInvokeResponse:

@@ -8,28 +8,50 @@ or invalid token (when an app id is set) gets 401, never 500.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiohttp import web
 from botbuilder.core import Bot
 from botbuilder.core.cloud_adapter_base import CloudAdapterBase
 from botbuilder.schema import Activity
+from botframework.connector.auth import BotFrameworkAuthentication
 
 log = logging.getLogger(__name__)
 
 
-def mount(app: web.Application, adapter: CloudAdapterBase, bot: Bot) -> None:
-    """Serve the bot at ``POST /api/messages``."""
+def mount(
+    app: web.Application,
+    adapter: CloudAdapterBase,
+    bot: Bot,
+    auth: BotFrameworkAuthentication,
+    *,
+    local_mode: bool,
+) -> None:
+    """Serve the bot at ``POST /api/messages``.
+
+    Authentication runs first and any failure of it (no token, a malformed one, a bad
+    signature) is a 401. In local mode (no app id, no token check) only this machine may
+    talk to the bot and only a loopback ``serviceUrl`` is accepted, so an open port cannot be
+    used to make the bot call elsewhere or to pose as someone else.
+    """
 
     async def messages(request: web.Request) -> web.Response:
         activity = await _activity(request)
-        auth_header = request.headers.get("Authorization", "")
-        try:
-            response = await adapter.process_activity(auth_header, activity, bot.on_turn)
-        except PermissionError:
+        if local_mode and not _local(request, activity):
+            log.warning("refused a non-local Teams request in local mode")
             return web.json_response({"error": "unauthorized"}, status=401)
+        try:
+            authenticated = await auth.authenticate_request(
+                activity, request.headers.get("Authorization", "")
+            )
+        except Exception as error:  # botbuilder raises several kinds for bad tokens
+            log.info("Teams request refused: %s", type(error).__name__)
+            return web.json_response({"error": "unauthorized"}, status=401)
+        response = await adapter.process_activity(authenticated, activity, bot.on_turn)
         if response is None:
             return web.Response(status=201)
         body: Any = response.body
@@ -38,6 +60,20 @@ def mount(app: web.Application, adapter: CloudAdapterBase, bot: Bot) -> None:
         return web.json_response(body, status=response.status, dumps=_dumps)
 
     app.router.add_post("/api/messages", messages)
+
+
+def _is_loopback(host: str) -> bool:
+    if host in ("localhost", ""):
+        return host == "localhost"
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _local(request: web.Request, activity: Activity) -> bool:
+    service_host = urlsplit(activity.service_url or "").hostname or ""
+    return _is_loopback(request.remote or "") and _is_loopback(service_host)
 
 
 async def _activity(request: web.Request) -> Activity:

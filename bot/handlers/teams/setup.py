@@ -11,7 +11,7 @@ from bot.config import Settings
 from bot.core import Core
 from bot.handlers.teams import routes
 from bot.handlers.teams.auth import build_authentication
-from bot.handlers.teams.bot import StaffSafetyBot
+from bot.handlers.teams.bot import StaffSafetyBot, on_turn_error
 from bot.handlers.teams.messenger import TeamsMessenger
 
 
@@ -26,5 +26,7 @@ def setup_teams(
             password=password.get_secret_value() if password else "",
             tenant_id=settings.teams_tenant_id,
         )
-    routes.mount(app, CloudAdapter(auth), StaffSafetyBot(core))
+    adapter = CloudAdapter(auth)
+    adapter.on_turn_error = on_turn_error
+    routes.mount(app, adapter, StaffSafetyBot(core), auth, local_mode=settings.teams_local_mode)
     return TeamsMessenger(auth, app_id=settings.teams_app_id)
