@@ -105,6 +105,8 @@ class Core:
         named on its field and nothing else on the page is lost.
         """
         values = dict(values)
+        if uploads:
+            current = await self.flows.show(draft_id=draft_id, actor=actor)  # owner checked
         for step_id, files in (uploads or {}).items():
             if not files or fetch is None:
                 continue
@@ -122,7 +124,8 @@ class Core:
                 return FlowView(
                     draft=view.draft, spec=view.spec, page=view.page, errors={step_id: intake.error}
                 )
-            values[step_id] = list(intake.file_ids)
+            earlier = list(current.draft.answers.get(step_id) or [])
+            values[step_id] = [*earlier, *(i for i in intake.file_ids if i not in earlier)]
         result = await self.flows.answer(
             draft_id=draft_id,
             actor=actor,

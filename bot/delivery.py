@@ -122,7 +122,14 @@ class DeliveryLoop:
                 await self._finish(stale.id, message_id="superseded")
             rows = rows[-1:]
         for row in rows:
+            if row.card_purpose and await self._overtaken(row):
+                await self._finish(row.id, message_id="superseded")
+                continue
             await self._deliver(row)
+
+    async def _overtaken(self, row: Any) -> bool:
+        async with self._db() as s:
+            return await outbox.newer_card_exists(session=s, row=row)
 
     async def _deliver(self, row: Any) -> None:
         messenger = self._messengers.get(Platform(row.platform))

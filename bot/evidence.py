@@ -10,6 +10,7 @@ of the report is not lost.
 
 from __future__ import annotations
 
+import logging
 import mimetypes
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from bot.storage.files import FileStore
 from bot.storage.repos import files as stored_files
 
 Fetch = Callable[[FileUpload], Awaitable[bytes]]
+log = logging.getLogger(__name__)
 
 
 class FileTooLarge(Exception):
@@ -86,6 +88,15 @@ async def take_in(
                 data = await fetch(upload)
             except FileTooLarge:
                 data, problem = b"", refusal(upload, limits, limits.max_file_bytes + 1)
+            except Exception as error:  # network, refused host, a login page instead of a file
+                log.warning("could not fetch evidence file: %s", type(error).__name__)
+                data, problem = (
+                    b"",
+                    (
+                        f"We could not fetch “{upload.name}”. Please attach it "
+                        "again; everything else you entered is kept."
+                    ),
+                )
             else:
                 problem = refusal(upload, limits, len(data))
         if problem is not None:

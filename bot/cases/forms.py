@@ -98,6 +98,33 @@ def form_card(
     )
 
 
+def _as_list(value: Any) -> list[str]:
+    if isinstance(value, list | tuple):
+        return [str(v) for v in value if v not in (None, "")]
+    if value in (None, ""):
+        return []
+    return [part.strip() for part in str(value).split(",") if part.strip()]
+
+
+def normalise(pack: PolicyPack, event: CaseEvent, values: dict[str, Any]) -> dict[str, Any]:
+    """One shape for both platforms: lists for people and multiple choices, text otherwise.
+
+    Slack gives lists; Teams gives comma-joined strings for multi-selects and the people
+    picker. Keys the form does not show are dropped.
+    """
+    out: dict[str, Any] = {}
+    for field in form_inputs(pack, event):
+        value = values.get(field.id)
+        if isinstance(field, PeopleInput) or (isinstance(field, ChoiceInput) and field.multiple):
+            out[field.id] = _as_list(value)
+        elif isinstance(field, ChoiceInput):
+            items = _as_list(value)
+            out[field.id] = items[0] if items else ""
+        else:
+            out[field.id] = "" if value is None else str(value).strip()
+    return out
+
+
 def _required(value: Any) -> bool:
     return bool(value.strip()) if isinstance(value, str) else bool(value)
 

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.actions import ActionName, ActionRef
 from bot.cards import Card, card_to_json
 from bot.cases.cards import EVENT_LABELS, TRIAGE, details_card, notice_card, triage_card
-from bot.cases.forms import FORM_EVENTS, check, form_card
+from bot.cases.forms import FORM_EVENTS, check, form_card, normalise
 from bot.cases.lifecycle import ACTION_EVENTS, CaseEvent, CaseKind, IllegalTransition, apply
 from bot.model import Actor, ConversationRef, Platform
 from bot.policy import PolicyPack
@@ -109,6 +109,8 @@ class Triage:
                         self._pack, event, reference=case.reference, submit_value=ref.encode()
                     )
                 )
+            if event in FORM_EVENTS:
+                inputs = normalise(self._pack, event, inputs or {})
             errors = check(self._pack, event, inputs or {}) if event in FORM_EVENTS else {}
             if errors:
                 return PressOutcome(

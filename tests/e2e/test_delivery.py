@@ -221,3 +221,25 @@ async def test_teams_429_is_retried_after_its_delay(
     clock.advance(3)
     await loop.run_once()
     assert len(fake_connector.sent) == 1
+
+
+async def test_an_older_card_retried_late_does_not_overwrite_a_newer_one(
+    db: async_sessionmaker[AsyncSession], loop: DeliveryLoop, fake_slack: FakeSlack, clock: Clock
+) -> None:
+    case_id = await a_case(db)
+    await queue(db, clock, target=SLACK_CHANNEL, text="new", case_id=case_id, purpose="triage")
+    await loop.run_once()
+    fake_slack.fail("chat.update", status=500)
+    await queue(
+        db, clock, target=SLACK_CHANNEL, text="acknowledged", case_id=case_id, purpose="triage"
+    )
+    await loop.run_once()  # fails: retried later
+    await queue(
+        db, clock, target=SLACK_CHANNEL, text="escalated", case_id=case_id, purpose="triage"
+    )
+    clock.advance(600)
+    for _ in range(3):
+        await loop.run_once()
+    updates = fake_slack.called("chat.update")
+    assert "escalated" in str(updates[-1].body["blocks"])
+    assert not any("acknowledged" in str(u.body["blocks"]) for u in updates[1:])

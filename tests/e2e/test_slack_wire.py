@@ -219,7 +219,13 @@ async def test_evidence_files_are_downloaded_with_the_token_and_stored(
         for i in range(3)
     ]
     body = await submit(bot, view, {"evidence": {"type": "file_input", "files": files}})
-    assert body["response_action"] == "update", body
+    assert body["response_action"] == "update" and "Saving" in json.dumps(body["view"])
+    [updated] = await fake_slack.wait_for("views.update")
+    assert input_ids(updated.json_arg("view")) == [
+        "protected_characteristics",
+        "details_exposed",
+        "replied",
+    ]
     async with bot.core.db() as s:
         draft = await sessions.get_open(
             session=s, platform="slack", user_id="U0REPORTER", flow="abuse_report"
@@ -239,14 +245,15 @@ async def test_a_refused_file_is_named_on_the_field(bot: BotClient, fake_slack: 
         fake_slack.add_file("F1", "ok.png", b"png", "image/png"),
         fake_slack.add_file("F2", "tool.exe", b"MZ", "application/x-msdownload"),
     ]
-    body = await submit(bot, view, {"evidence": {"type": "file_input", "files": files}})
-    assert body["response_action"] == "errors"
-    assert "tool.exe" in shown(body["errors"]["evidence"])
+    await submit(bot, view, {"evidence": {"type": "file_input", "files": files}})
+    [refused] = await fake_slack.wait_for("views.update")
+    assert "tool.exe" in shown(json.dumps(refused.json_arg("view"), ensure_ascii=False))
     big = fake_slack.add_file("F3", "huge.png", b"x" * (20 * 1024 * 1024 + 1), "image/png")
-    body = await submit(bot, view, {"evidence": {"type": "file_input", "files": [big]}})
-    assert body["response_action"] == "errors"
-    assert "huge.png" in shown(body["errors"]["evidence"])
-    assert "20 MB" in body["errors"]["evidence"]
+    await submit(bot, view, {"evidence": {"type": "file_input", "files": [big]}})
+    updates = await fake_slack.wait_for("views.update", 2)
+    text = shown(json.dumps(updates[-1].json_arg("view"), ensure_ascii=False))
+    assert "huge.png" in text and "20 MB" in text
+    assert input_ids(updates[-1].json_arg("view")) == ["evidence"], "still on the evidence page"
     async with bot.core.db() as s:
         draft = await sessions.get_open(
             session=s, platform="slack", user_id="U0REPORTER", flow="abuse_report"

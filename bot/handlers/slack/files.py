@@ -44,9 +44,14 @@ class SlackFileFetcher:
         ):
             if response.status != 200:
                 raise ConnectionError(f"Slack file download answered {response.status}")
+            # Without files:read Slack answers 200 with its login page: never keep that.
+            if response.content_type == "text/html" and upload.mime_type != "text/html":
+                raise ConnectionError("Slack answered with a web page, not the file")
             data = bytearray()
             async for chunk in response.content.iter_chunked(CHUNK):
                 data.extend(chunk)
                 if len(data) > self._max:
                     raise FileTooLarge(upload.name)
+            if upload.size is not None and len(data) != upload.size:
+                raise ConnectionError("the file downloaded is not the size Slack gave")
             return bytes(data)

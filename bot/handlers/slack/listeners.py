@@ -22,7 +22,13 @@ from bot.flows.engine import FlowError, FlowView
 from bot.handlers.slack.blockkit import render_errors, render_modal
 from bot.handlers.slack.blockkit_text import escape_mrkdwn
 from bot.handlers.slack.files import SlackFileFetcher
-from bot.handlers.slack.state import actor_from, conversation_of, form_values, uploads
+from bot.handlers.slack.state import (
+    FileSelection,
+    actor_from,
+    conversation_of,
+    form_values,
+    uploads,
+)
 
 log = logging.getLogger(__name__)
 
@@ -68,11 +74,32 @@ class SlackListeners:
             card = _message_card("Sorry", error.message)
         await client.views_open(trigger_id=body["trigger_id"], view=self._modal(card))
 
-    async def flow_submit(self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
-        """A modal page was submitted: errors on the field, the next page, or the receipt."""
+    async def flow_submit(
+        self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        """A modal page was submitted: errors on the field, the next page, or the receipt.
+
+        A page with new files is answered at once with a "saving" view (downloads can take
+        longer than Slack's 3 seconds), then the modal is updated with the outcome.
+        """
         values = form_values(view.get("state") or {})
-        files = {k: uploads(v) for k, v in values.items() if _is_file_list(v)}
+        files = {k: uploads(v) for k, v in values.items() if isinstance(v, FileSelection)}
         values.update({k: None for k in files})
+        if any(files.values()):
+            await ack(response_action="update", view=self._modal(_saving_card()))
+            card, _ = await self._answer(body, view, values, files)
+            await client.views_update(view_id=view.get("id"), view=self._modal(card))
+            return
+        card, errors = await self._answer(body, view, values, files)
+        if errors:
+            await ack(response_action="errors", errors=errors)
+        else:
+            await ack(response_action="update", view=self._modal(card))
+
+    async def _answer(
+        self, body: dict[str, Any], view: dict[str, Any], values: dict[str, Any], files: Any
+    ) -> tuple[Card, dict[str, str]]:
+        """One core call; the card to show and, for in-place answers, the field errors."""
         try:
             draft_id, page_id = parse_metadata(view.get("private_metadata", ""))
             result = await self._core.answer_page(
@@ -85,14 +112,13 @@ class SlackListeners:
             )
         except (FlowError, ValueError) as error:
             message = error.message if isinstance(error, FlowError) else "This form has expired."
-            await ack(response_action="update", view=self._modal(_message_card("Sorry", message)))
-            return
-        if isinstance(result, FlowView) and result.errors:
-            await ack(response_action="errors", errors=render_errors(page_card(result))["errors"])
-        elif isinstance(result, FlowView):
-            await ack(response_action="update", view=self._modal(page_card(result)))
-        else:
-            await ack(response_action="update", view=self._modal(self._core.done_card(result)))
+            return _message_card("Sorry", message), {}
+        if isinstance(result, FlowView):
+            card = page_card(result)
+            if result.errors:
+                return _with_inline_errors(card), render_errors(card)["errors"]
+            return card, {}
+        return self._core.done_card(result), {}
 
     async def flow_closed(self, ack: AsyncAck) -> None:
         """The person closed the modal: the draft is already saved, nothing to do."""
@@ -151,7 +177,7 @@ class SlackListeners:
         )
         if outcome.errors and outcome.form is not None:
             await ack(response_action="errors", errors=render_errors(outcome.form)["errors"])
-        elif outcome.message and outcome.card is None:
+        elif outcome.message:
             await ack(
                 response_action="update", view=self._modal(_message_card("Sorry", outcome.message))
             )
@@ -199,8 +225,26 @@ class SlackListeners:
         await ack()
 
 
-def _is_file_list(value: Any) -> bool:
-    return isinstance(value, list) and any(isinstance(item, dict) for item in value)
+def _saving_card() -> Card:
+    return Card(
+        title="Saving your files",
+        elements=(Text("Saving your files safely. This page will move on in a moment."),),
+    )
+
+
+def _with_inline_errors(card: Card) -> Card:
+    """Field errors shown as text, for a modal updated after Slack's 3-second window."""
+    notes = tuple(
+        Text(f"{field.label}: {field.error}", "alert") for field in card.inputs if field.error
+    )
+    return Card(
+        title=card.title,
+        elements=(*notes, *card.elements),
+        submit=card.submit,
+        cancel_label=card.cancel_label,
+        fallback=card.fallback,
+        metadata=card.metadata,
+    )
 
 
 def _message_card(title: str, message: str) -> Card:

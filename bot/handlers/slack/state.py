@@ -12,6 +12,10 @@ from typing import Any
 from bot.model import Actor, ConversationRef, FileUpload, Platform
 
 
+class FileSelection(list[dict[str, Any]]):
+    """The files of a ``file_input`` (possibly none), told apart from other list answers."""
+
+
 def actor_from(body: dict[str, Any]) -> Actor:
     """The person behind a command, shortcut, action or view payload."""
     user = body.get("user") or {}
@@ -59,7 +63,7 @@ def _element_value(element: dict[str, Any]) -> Any:
     if kind == "datepicker":
         return element.get("selected_date") or ""
     if kind == "file_input":
-        return list(element.get("files") or [])
+        return FileSelection(element.get("files") or [])
     return element.get("value")
 
 

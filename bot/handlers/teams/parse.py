@@ -35,7 +35,8 @@ def conversation_of(activity: Activity) -> ConversationRef:
     tenant = getattr(conversation, "tenant_id", None) or _tenant(activity)
     return ConversationRef(
         platform=Platform.TEAMS,
-        conversation_id=str(getattr(conversation, "id", "") or ""),
+        # A channel @mention arrives as "<channel id>;messageid=<thread>": keep the channel.
+        conversation_id=str(getattr(conversation, "id", "") or "").split(";messageid=")[0],
         user_id=str(getattr(activity.from_property, "id", "") or ""),
         service_url=str(activity.service_url or ""),
         tenant_id=str(tenant or ""),

@@ -162,3 +162,21 @@ async def pending_count(*, session: AsyncSession) -> int:
     """How many messages wait for delivery (for ``/metrics``)."""
     statement = select(func.count()).select_from(OutboxMessage)
     return int(await session.scalar(statement.where(OutboxMessage.status == PENDING)) or 0)
+
+
+async def newer_card_exists(*, session: AsyncSession, row: OutboxRow) -> bool:
+    """Whether a later row for the same case card and conversation is queued or sent.
+
+    Delivering an older rendering after a newer one would put an old state (and old
+    buttons) back on the card, so the delivery loop skips rows that have been overtaken.
+    """
+    statement = select(OutboxMessage.target).where(
+        OutboxMessage.case_id == row.case_id,
+        OutboxMessage.card_purpose == row.card_purpose,
+        OutboxMessage.platform == row.platform,
+        OutboxMessage.id > row.id,
+        OutboxMessage.status.in_((PENDING, SENT)),
+    )
+    conversation = (row.target or {}).get("conversation_id")
+    targets = (await session.scalars(statement)).all()
+    return any((target or {}).get("conversation_id") == conversation for target in targets)
