@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.actions import ActionName, ActionRef
 from bot.cards import Actions, Button, Card, Element, Fields, Text
 from bot.cases.lifecycle import CaseKind
+from bot.cases.receipt import receipt_card
 from bot.cases.service import CaseOpened, open_case
 from bot.cases.triage import PressOutcome, Triage
 from bot.evidence import Fetch, take_in
@@ -200,7 +201,9 @@ class Core:
         )
         case = await cases_repo.get(session=session, case_id=opened.case_id)
         assert case is not None
-        await self.triage.route_new_report(session, case, actor)
+        await self.triage.route_new_report(
+            session, case, actor, reply_to if isinstance(reply_to, ConversationRef) else None
+        )
         return opened
 
     async def _open_business_case(
@@ -218,20 +221,12 @@ class Core:
     def done_card(self, done: FlowDone) -> Card:
         """The receipt shown once the case is stored."""
         opened: CaseOpened = done.result
-        elements: list[Element] = [Fields((("Reference", opened.reference),))]
         if opened.kind is CaseKind.ABUSE_REPORT:
-            elements.insert(
-                0, Text("Thank you. Your report has been received and stored safely.", "good")
-            )
-            if opened.urgent:
-                safety = self.pack.abuse_report.safety_advice
-                elements.append(Text(safety.text, "alert"))
-            return Card(
-                title="Report received",
-                elements=tuple(elements),
-                fallback=f"Report received: {opened.reference}",
-            )
-        elements.insert(0, Text("Thank you. Your business case has been received.", "good"))
+            return receipt_card(self.pack, opened.reference, done.draft.answers, opened.urgent)
+        elements: list[Element] = [
+            Text("Thank you. Your business case has been received.", "good"),
+            Fields((("Reference", opened.reference),)),
+        ]
         return Card(
             title="Business case received",
             elements=tuple(elements),

@@ -9,6 +9,7 @@ move the lifecycle would refuse, and each carries the case version it was drawn 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from bot.actions import ActionName, ActionRef
@@ -16,6 +17,7 @@ from bot.cards import Actions, Button, ButtonStyle, Card, Element, Fields, Text
 from bot.cases.lifecycle import EVENT_ACTIONS, CaseEvent, CaseKind, allowed_events
 from bot.policy import PolicyPack
 from bot.storage.repos.cases import CaseRow
+from bot.storage.repos.events import EventRow
 
 TRIAGE = "triage"
 STATE_LABELS = {
@@ -55,8 +57,41 @@ def yes_no(value: Any) -> str:
     return {"yes": "Yes", "no": "No"}.get(str(value), "Not given")
 
 
-def triage_card(pack: PolicyPack, case: CaseRow, *, last_action: str = "") -> Card:
-    """The triage channel's card for an abuse report, for its current state and version."""
+EVENT_NAMES = {
+    "submitted": "Reported",
+    "acknowledge": "Acknowledged",
+    "assign": "Assigned",
+    "escalate": "Escalated",
+    "record_action": "Action recorded",
+    "check_in": "Check-in logged",
+    "close": "Closed",
+    "reopen": "Reopened",
+}
+TIMELINE_LINES = 5
+
+
+def timeline_text(pack: PolicyPack, timeline: Sequence[EventRow]) -> str:
+    """The last few timeline lines (when, what, who), in the organisation's time zone."""
+    lines = []
+    for event in [e for e in timeline if e.event in EVENT_NAMES][-TIMELINE_LINES:]:
+        when = event.at.astimezone(pack.organisation.zone).strftime("%d %b %H:%M")
+        who = event.actor_name or "someone"
+        lines.append(f"{when} · {EVENT_NAMES[event.event]} · {who}")
+    return "\n".join(lines)
+
+
+def triage_card(
+    pack: PolicyPack,
+    case: CaseRow,
+    *,
+    last_action: str = "",
+    timeline: Sequence[EventRow] = (),
+    buttons: bool = True,
+) -> Card:
+    """The triage channel's card for an abuse report, for its current state and version.
+
+    ``buttons=False`` gives the copy sent to contacts: the same facts, only View details.
+    """
     answers = case.data
     protected = [c for c in answers.get("protected_characteristics") or [] if c != "none"]
     arrived = option_label(pack, "channel", answers.get("channel"))
@@ -89,7 +124,9 @@ def triage_card(pack: PolicyPack, case: CaseRow, *, last_action: str = "") -> Ca
             )
         )
     )
-    elements.append(Actions(_buttons(case)))
+    if timeline:
+        elements.append(Text(timeline_text(pack, timeline), "muted"))
+    elements.append(Actions(_buttons(case) if buttons else _buttons(case)[-1:]))
     return Card(
         title=f"Abuse report {case.reference}",
         elements=tuple(elements),

@@ -21,6 +21,7 @@ from bot.cards import Card, card_to_json
 from bot.cases.cards import EVENT_LABELS, TRIAGE, details_card, notice_card, triage_card
 from bot.cases.forms import FORM_EVENTS, check, form_card, normalise
 from bot.cases.lifecycle import ACTION_EVENTS, CaseEvent, CaseKind, IllegalTransition, apply
+from bot.cases.routing import recipients
 from bot.model import Actor, ConversationRef, Platform
 from bot.policy import PolicyPack
 from bot.storage.repos import cards as posted
@@ -65,20 +66,74 @@ class Triage:
         self._pack = pack
         self._db = db
 
-    async def route_new_report(self, session: AsyncSession, case: CaseRow, reporter: Actor) -> None:
-        """Queue the triage card and the line manager's direct message (same transaction)."""
-        card = triage_card(self._pack, case)
+    async def route_new_report(
+        self,
+        session: AsyncSession,
+        case: CaseRow,
+        reporter: Actor,
+        reply_to: ConversationRef | None,
+    ) -> None:
+        """Queue every copy of a new report, in the transaction that stored it."""
+        timeline = await events.timeline(session=session, case_id=case.id)
+        card = triage_card(self._pack, case, timeline=timeline)
         await self._queue_triage_cards(session, case, card)
-        if reporter.platform is Platform.SLACK:
-            for manager in case.data.get("line_manager") or case.data.get("project_contact") or []:
-                await outbox.enqueue(
-                    session=session,
-                    platform="slack",
-                    operation="dm",
-                    target=ConversationRef(Platform.SLACK, user_id=manager).to_json(),
-                    card=card_to_json(card),
-                    dedupe_key=f"manager:{case.id}:{manager}",
-                )
+        for manager in self._managers(case, reply_to):
+            await self._send(session, manager, card, f"manager:{case.id}:{manager.user_id}")
+        found = recipients(self._pack, case.data, reply_to)
+        copy = triage_card(self._pack, case, timeline=timeline, buttons=False)
+        for channel in found.channels:
+            await outbox.enqueue(
+                session=session,
+                platform=channel.platform.value,
+                operation="post",
+                target=channel.to_json(),
+                card=card_to_json(copy),
+                dedupe_key=f"copy:{case.id}:{channel.conversation_id}",
+            )
+        for person in found.people:
+            await self._send(session, person, copy, f"copy:{case.id}:{person.user_id}")
+        await events.append(
+            session=session,
+            case_id=case.id,
+            actor_key="bot",
+            actor_name="Staff Safety",
+            event="routed",
+            from_state=case.state,
+            to_state=case.state,
+            internal=True,
+            detail={"copies": found.labels, "forward_by_email": found.emails},
+        )
+
+    def _managers(self, case: CaseRow, reply_to: ConversationRef | None) -> list[ConversationRef]:
+        """The line manager or project team contact the reporter chose, as DM targets."""
+        chosen = case.data.get("line_manager") or case.data.get("project_contact") or []
+        platform = Platform(case.reporter.get("platform", "slack"))
+        if platform is Platform.SLACK:
+            return [ConversationRef(Platform.SLACK, user_id=user) for user in chosen]
+        if reply_to is None:
+            return []
+        return [
+            ConversationRef(
+                Platform.TEAMS,
+                user_id=user,
+                service_url=reply_to.service_url,
+                tenant_id=reply_to.tenant_id,
+                bot_id=reply_to.bot_id,
+            )
+            for user in chosen
+        ]
+
+    async def _send(
+        self, session: AsyncSession, person: ConversationRef, card: Card, key: str
+    ) -> None:
+        await outbox.enqueue(
+            session=session,
+            platform=person.platform.value,
+            operation="dm",
+            target=person.to_json(),
+            card=card_to_json(card),
+            dedupe_key=key,
+        )
 
     async def press(
         self, *, actor: Actor, ref: ActionRef, inputs: dict[str, Any] | None = None
@@ -161,7 +216,8 @@ class Triage:
         )
         fresh = await cases.get(session=s, case_id=case.id)
         assert fresh is not None
-        card = triage_card(self._pack, fresh, last_action=_last(label, actor))
+        timeline = await events.timeline(session=s, case_id=case.id)
+        card = triage_card(self._pack, fresh, last_action=_last(label, actor), timeline=timeline)
         await self._queue_triage_cards(s, fresh, card)
         await self._tell_reporter(s, fresh, event, inputs)
         return PressOutcome(card=card)
@@ -169,11 +225,11 @@ class Triage:
     async def _stale(self, s: AsyncSession, case: CaseRow) -> PressOutcome:
         current = await cases.get(session=s, case_id=case.id) or case
         timeline = await events.timeline(session=s, case_id=case.id)
-        last = timeline[-1] if timeline else None
+        last = next((e for e in reversed(timeline) if e.actor_key != "bot"), None)
         who = (last.actor_name or "someone else") if last else "someone else"
         what = last.event.replace("_", " ") if last else "updated"
         return PressOutcome(
-            card=triage_card(self._pack, current),
+            card=triage_card(self._pack, current, timeline=timeline),
             message=f"{who} already did this first ({what}). Here is the latest card.",
         )
 

@@ -157,7 +157,7 @@ async def test_presses_in_a_legal_order_update_the_card_and_tell_the_reporter(
         [report] = await cases.list(session=s, kind="abuse_report")
         timeline = await events.timeline(session=s, case_id=report.id)
     assert report.state == "escalated"
-    assert [e.event for e in timeline] == ["submitted", "acknowledge", "escalate"]
+    assert [e.event for e in timeline] == ["submitted", "routed", "acknowledge", "escalate"]
     assert timeline[-1].detail["police.police_reference"] == "CAD-1234"
     await fake_slack.wait_for("chat.postMessage", 4)
     notices = [
@@ -187,4 +187,4 @@ async def test_two_managers_pressing_at_once_make_one_transition(
     async with bot.core.db() as s:
         [report] = await cases.list(session=s, kind="abuse_report")
         timeline = await events.timeline(session=s, case_id=report.id)
-    assert [e.event for e in timeline] == ["submitted", "acknowledge"]
+    assert [e.event for e in timeline] == ["submitted", "routed", "acknowledge"]

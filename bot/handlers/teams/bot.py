@@ -1,7 +1,8 @@
 """The Teams activity handler: commands in chat, and ``Action.Execute`` presses on cards.
 
 A message is a command (``report abuse``, ``social case``, ``home``, ``help``, and in a team
-channel ``bind abuse-triage`` / ``bind board``); a press on a card is an
+channel ``bind abuse-triage`` / ``bind board``), or, in the personal chat, evidence files
+attached while a report waits on its evidence page; a press on a card is an
 ``adaptiveCard/action`` invoke, answered with the refreshed card in the invoke response
 (Universal Actions), so the card updates in place for the person who pressed.
 """
@@ -13,7 +14,7 @@ import uuid
 from http import HTTPStatus
 from typing import Any
 
-from botbuilder.core import MessageFactory, TurnContext
+from botbuilder.core import BotAdapter, MessageFactory, TurnContext
 from botbuilder.core.teams import TeamsActivityHandler
 from botbuilder.schema import AdaptiveCardInvokeResponse, Attachment
 
@@ -24,7 +25,8 @@ from bot.flows.cards import page_card, parse_metadata
 from bot.flows.engine import FlowDone, FlowError, FlowView
 from bot.handlers.teams import parse
 from bot.handlers.teams.adaptive import render
-from bot.model import ConversationRef
+from bot.handlers.teams.files import ChatFiles, TeamsFileFetcher, chat_files, connector_token
+from bot.model import Actor, ConversationRef
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +43,10 @@ START_ACTIONS = {
     ActionName.FLOW_START_BUSINESS_CASE: BUSINESS_CASE,
 }
 RESERVED_KEYS = {"action", "metadata"}
+NO_DRAFT_FOR_FILES = (
+    "Thank you. Files can only be added while a report's evidence page is open, so nothing "
+    "was saved. To add evidence, start or resume a report and attach the files when it asks."
+)
 
 
 def attachment(card: Card) -> Attachment:
@@ -57,7 +63,10 @@ class StaffSafetyBot(TeamsActivityHandler):
     async def on_message_activity(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity
         actor, text = parse.actor_of(activity), parse.command_text(activity)
-        if text in COMMAND_FLOWS:
+        files = chat_files(activity.attachments) if parse.is_personal(activity) else None
+        if files is not None and files.uploads:
+            card = await self._attach(turn_context, actor, files)
+        elif text in COMMAND_FLOWS:
             card = await self._flow_card(actor, COMMAND_FLOWS[text])
         elif text.startswith("bind ") or text.startswith("unbind "):
             message = await self._core.admin_command(
@@ -67,6 +76,29 @@ class StaffSafetyBot(TeamsActivityHandler):
         else:
             card = await self._core.home_card(actor=actor)
         await turn_context.send_activity(MessageFactory.attachment(attachment(card)))
+
+    async def _attach(self, turn_context: TurnContext, actor: Actor, files: ChatFiles) -> Card:
+        """Evidence attached in the chat: added to the open report's evidence page."""
+        fetch = TeamsFileFetcher(
+            max_bytes=self._core.pack.abuse_report.evidence_limits.max_file_bytes,
+            inline_urls=files.inline_urls,
+            token=connector_token(turn_context.turn_state, BotAdapter.BOT_CONNECTOR_CLIENT_KEY),
+            service_url=str(turn_context.activity.service_url or ""),
+        )
+        try:
+            view = await self._core.attach_files(
+                actor=actor, flow=ABUSE_REPORT, uploads=files.uploads, fetch=fetch
+            )
+        except FlowError as error:
+            return Card(title="Sorry", elements=(Text(error.message),))
+        if view is not None:
+            return page_card(view, file_hint=FILE_HINT)
+        home = await self._core.home_card(actor=actor)
+        return Card(
+            title=home.title,
+            elements=(Text(NO_DRAFT_FOR_FILES), *home.elements),
+            fallback=home.fallback,
+        )
 
     async def on_adaptive_card_invoke(
         self, turn_context: TurnContext, invoke_value: Any
