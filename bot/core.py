@@ -29,6 +29,7 @@ from bot.policy import PolicyPack
 from bot.storage.files import FileStore
 from bot.storage.repos import cards as bindings
 from bot.storage.repos import cases as cases_repo
+from bot.storage.repos import dedupe
 from bot.storage.repos import files as files_repo
 from bot.storage.repos import sessions as drafts
 
@@ -282,6 +283,11 @@ class Core:
             )
         )
         return Card(title="Staff Safety", elements=tuple(elements), fallback="Staff Safety")
+
+    async def seen_before(self, key: str) -> bool:
+        """Record a platform delivery key; True when it was already processed (a retry)."""
+        async with self.db.begin() as s:
+            return await dedupe.seen_before(session=s, key=key)
 
     def identities(self, actor: Actor) -> list[str]:
         """How the pack can name this person: ``platform:user`` and e-mail."""

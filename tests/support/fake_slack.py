@@ -102,6 +102,7 @@ class FakeSlack:
     def app(self) -> web.Application:
         app = web.Application()
         app.router.add_post("/api/{method}", self._api)
+        app.router.add_get("/api/{method}", self._api)  # slack-sdk reads some methods by GET
         app.router.add_get("/files/{file_id}/{name}", self._file)
         return app
 
@@ -183,6 +184,8 @@ class FakeSlack:
 async def _body(request: web.Request) -> dict[str, Any]:
     """Arguments as Slack reads them: query string, then a JSON or form body."""
     arguments: dict[str, Any] = dict(request.query)
+    if request.method == "GET":
+        return arguments
     if request.content_type == "application/json":
         data = await request.json()
         arguments.update(data if isinstance(data, dict) else {})

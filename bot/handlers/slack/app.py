@@ -11,14 +11,17 @@ from __future__ import annotations
 import logging
 import re
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core import Core
 from bot.handlers.slack import listeners
 from bot.handlers.slack.files import SlackFileFetcher
+from bot.handlers.slack.people import SlackPeople
 
 log = logging.getLogger(__name__)
 
@@ -40,12 +43,16 @@ def build_slack_app(core: Core, *, client: AsyncWebClient, signing_secret: str) 
         api_url=client.base_url,
         max_bytes=core.pack.abuse_report.evidence_limits.max_file_bytes,
     )
-    handlers = listeners.SlackListeners(core, callback_id=FLOW_CALLBACK, fetch=fetch)
+    handlers = listeners.SlackListeners(
+        core, callback_id=FLOW_CALLBACK, fetch=fetch, people=SlackPeople(client)
+    )
+    app.middleware(_deduplicate_events(core))
     app.command("/report-abuse")(handlers.report_abuse)
     app.command("/social-case")(handlers.social_case)
     app.command("/staff-safety")(handlers.admin_command)
     app.shortcut("report_abuse")(handlers.report_abuse_shortcut)
     app.shortcut("social_case")(handlers.social_case_shortcut)
+    app.shortcut("suggest_reply")(handlers.suggest_reply)
     app.view_submission(FLOW_CALLBACK)(handlers.flow_submit)
     app.view_closed(FLOW_CALLBACK)(handlers.flow_closed)
     app.view_submission(listeners.CASE_FORM)(handlers.case_form_submit)
@@ -53,8 +60,22 @@ def build_slack_app(core: Core, *, client: AsyncWebClient, signing_secret: str) 
     app.action(re.compile(r".+"))(handlers.button)
     app.event("app_home_opened")(handlers.home_opened)
     app.event("message")(handlers.ignore_event)
+    app.event("app_mention")(handlers.ignore_event)
     app.error(_error_boundary)
     return app
+
+
+def _deduplicate_events(core: Core) -> Any:
+    """Events API retries (``X-Slack-Retry-Num``) are processed once: keys in the database."""
+
+    async def deduplicate(body: dict[str, Any], next: Callable[[], Awaitable[None]]) -> Any:
+        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+        if event_id and await core.seen_before(f"slack-event:{event_id}"):
+            log.info("ignored a repeated Slack event %s", event_id)
+            return BoltResponse(status=200, body="")
+        return await next()
+
+    return deduplicate
 
 
 async def _error_boundary(error: Exception, body: dict[str, Any]) -> None:

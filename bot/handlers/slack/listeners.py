@@ -22,6 +22,7 @@ from bot.flows.engine import FlowError, FlowView
 from bot.handlers.slack.blockkit import render_errors, render_modal
 from bot.handlers.slack.blockkit_text import escape_mrkdwn
 from bot.handlers.slack.files import SlackFileFetcher
+from bot.handlers.slack.people import SlackPeople
 from bot.handlers.slack.state import (
     FileSelection,
     actor_from,
@@ -29,6 +30,7 @@ from bot.handlers.slack.state import (
     form_values,
     uploads,
 )
+from bot.replies import replies_card
 
 log = logging.getLogger(__name__)
 
@@ -42,10 +44,13 @@ START_ACTIONS = {
 class SlackListeners:
     """The listener functions, bound to the core they call."""
 
-    def __init__(self, core: Core, *, callback_id: str, fetch: SlackFileFetcher) -> None:
+    def __init__(
+        self, core: Core, *, callback_id: str, fetch: SlackFileFetcher, people: SlackPeople
+    ) -> None:
         self._core = core
         self._callback = callback_id
         self._fetch = fetch
+        self._people = people
 
     def _modal(self, card: Card) -> dict[str, Any]:
         return render_modal(card, callback_id=self._callback)
@@ -140,7 +145,7 @@ class SlackListeners:
         elif ref.name in (ActionName.FLOW_BACK, ActionName.FLOW_DISCARD):
             await self._flow_button(ref, actor, body, client)
         elif ref.name.value.startswith("case."):
-            await self._case_button(ref, actor, body, client)
+            await self._case_button(ref, await self._people.with_email(actor), body, client)
         else:
             log.info("no Slack route yet for action %s", ref.name)
 
@@ -172,8 +177,9 @@ class SlackListeners:
         except ActionCodecError:
             await ack()
             return
+        actor = await self._people.with_email(actor_from(body))
         outcome = await self._core.press(
-            actor=actor_from(body), ref=ref, inputs=form_values(view.get("state") or {})
+            actor=actor, ref=ref, inputs=form_values(view.get("state") or {})
         )
         if outcome.errors and outcome.form is not None:
             await ack(response_action="errors", errors=render_errors(outcome.form)["errors"])
@@ -202,7 +208,7 @@ class SlackListeners:
     async def admin_command(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         """``/staff-safety bind abuse-triage|board|corporate-communications`` in a channel."""
         text = await self._core.admin_command(
-            actor=actor_from(body),
+            actor=await self._people.with_email(actor_from(body)),
             text=str(body.get("text", "")),
             conversation=conversation_of(str(body.get("channel_id", ""))),
         )
@@ -219,6 +225,16 @@ class SlackListeners:
             k: v for k, v in view.items() if k not in ("title", "submit", "close", "callback_id")
         }
         await client.views_publish(user_id=actor.user_id, view={**home, "type": "home"})
+
+    async def suggest_reply(
+        self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        """The message shortcut "Suggest a reply": Annex A's ready-made replies."""
+        await ack()
+        card = replies_card(self._core.pack)
+        await client.views_open(
+            trigger_id=body["trigger_id"], view=render_modal(card, callback_id="replies")
+        )
 
     async def ignore_event(self, ack: AsyncAck) -> None:
         """Events the bot subscribes to but does not act on yet are acknowledged."""

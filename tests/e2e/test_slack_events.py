@@ -1,0 +1,117 @@
+"""Slack events and shortcuts: retries processed once, the reply helper, roles by e-mail."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestServer
+
+from bot.app import create_app
+from bot.policy import load_default_pack
+from bot.policy.organisation import Role
+from bot.storage.repos import cases
+from tests.e2e.test_slack_triage import press, submitted_report
+from tests.e2e.test_slack_wire import shown
+from tests.support.bot_fixtures import BotClient, make_settings
+from tests.support.fake_slack import BOT_TOKEN, FakeSlack
+from tests.support.slack_signing import SIGNING_SECRET, interaction_body, signed_headers
+
+
+def home_opened(event_id: str) -> str:
+    return json.dumps(
+        {
+            "type": "event_callback",
+            "team_id": "T0FAKE",
+            "api_app_id": "A0APP",
+            "event_id": event_id,
+            "event_time": 1700000000,
+            "event": {
+                "type": "app_home_opened",
+                "user": "U0REPORTER",
+                "tab": "home",
+                "channel": "D0DM",
+                "event_ts": "1700000000.1",
+            },
+        }
+    )
+
+
+async def test_an_events_api_retry_is_processed_once(bot: BotClient, fake_slack: FakeSlack) -> None:
+    body = home_opened("Ev0001")
+    first = await bot.slack(body, headers=signed_headers(body, content_type="application/json"))
+    assert first.status == 200
+    await fake_slack.wait_for("views.publish")
+    retry_headers = {
+        **signed_headers(body, content_type="application/json"),
+        "X-Slack-Retry-Num": "1",
+        "X-Slack-Retry-Reason": "http_timeout",
+    }
+    retry = await bot.slack(body, headers=retry_headers)
+    assert retry.status == 200
+    other = home_opened("Ev0002")
+    await bot.slack(other, headers=signed_headers(other, content_type="application/json"))
+    published = await fake_slack.wait_for("views.publish", 2)
+    assert len(published) == 2, "the retry of Ev0001 published nothing"
+    home = shown(json.dumps(published[0].json_arg("view")))
+    assert "Report abusive contact" in home and published[0].json_arg("view")["type"] == "home"
+
+
+async def test_suggest_a_reply_shows_annex_a_with_counts(
+    bot: BotClient, fake_slack: FakeSlack
+) -> None:
+    payload = {
+        "type": "message_action",
+        "callback_id": "suggest_reply",
+        "user": {"id": "U0COMMS", "name": "comms"},
+        "team": {"id": "T0FAKE"},
+        "channel": {"id": "C0SOCIAL"},
+        "trigger_id": "t-1",
+        "api_app_id": "A0APP",
+        "message": {"type": "message", "text": "Your service is useless", "ts": "1.2"},
+    }
+    response = await bot.slack(interaction_body(payload))
+    assert response.status == 200
+    [opened] = await fake_slack.wait_for("views.open")
+    view = shown(json.dumps(opened.json_arg("view"), ensure_ascii=False))
+    assert "We are sorry to hear this and have sent you a PM" in view
+    assert "48 characters" in view and "140 characters" in view
+    assert "Samaritans" in view
+
+
+@pytest.fixture
+async def bot_by_email(
+    sqlite_url: str, fake_slack: FakeSlack, tmp_path: Path
+) -> AsyncIterator[BotClient]:
+    pack = load_default_pack()
+    roles = dict(pack.roles)
+    roles["triage_manager"] = Role(label="Triage", members=["u0mail@example.org"])
+    roles["admin"] = Role(label="Admin", members=["slack:U0ADMIN"])
+    settings = make_settings(
+        DATABASE_URL=sqlite_url,
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_API_URL=fake_slack.api_url,
+        BOT_FILE_STORE=str(tmp_path / "files"),
+    )
+    app = create_app(settings, pack=pack.model_copy(update={"roles": roles}))
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    async with aiohttp.ClientSession() as session:
+        yield BotClient(server, session)
+    await server.close()
+
+
+async def test_a_manager_named_by_email_in_the_pack_may_press(
+    bot_by_email: BotClient, fake_slack: FakeSlack
+) -> None:
+    card = await submitted_report(bot_by_email, fake_slack)
+    await press(bot_by_email, "U0MAIL", card["Acknowledge"])
+    await fake_slack.wait_for("chat.update")
+    async with bot_by_email.core.db() as s:
+        [report] = await cases.list(session=s, kind="abuse_report")
+    assert report.state == "acknowledged"
+    assert any(c.body.get("user") == "U0MAIL" for c in fake_slack.called("users.info"))
