@@ -18,13 +18,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.actions import ActionName, ActionRef
 from bot.cards import Card, card_to_json
+from bot.cases import notify
 from bot.cases.cards import EVENT_LABELS, TRIAGE, details_card, notice_card, triage_card
 from bot.cases.forms import FORM_EVENTS, check, form_card, normalise
 from bot.cases.lifecycle import ACTION_EVENTS, CaseEvent, CaseKind, IllegalTransition, apply
 from bot.cases.routing import recipients
-from bot.model import Actor, ConversationRef, Platform
+from bot.model import Actor, ConversationRef
 from bot.policy import PolicyPack
-from bot.storage.repos import cards as posted
 from bot.storage.repos import cases, events, outbox
 from bot.storage.repos import files as stored_files
 from bot.storage.repos.cases import CaseRow
@@ -77,8 +77,9 @@ class Triage:
         timeline = await events.timeline(session=session, case_id=case.id)
         card = triage_card(self._pack, case, timeline=timeline)
         await self._queue_triage_cards(session, case, card)
-        for manager in self._managers(case, reply_to):
-            await self._send(session, manager, card, f"manager:{case.id}:{manager.user_id}")
+        chosen = case.data.get("line_manager") or case.data.get("project_contact") or []
+        for manager in notify.people(chosen, reporter.platform, reply_to):
+            await notify.send_direct(session, manager, card, f"manager:{case.id}:{manager.user_id}")
         found = recipients(self._pack, case.data, reply_to)
         copy = triage_card(self._pack, case, timeline=timeline, buttons=False)
         for channel in found.channels:
@@ -91,7 +92,7 @@ class Triage:
                 dedupe_key=f"copy:{case.id}:{channel.conversation_id}",
             )
         for person in found.people:
-            await self._send(session, person, copy, f"copy:{case.id}:{person.user_id}")
+            await notify.send_direct(session, person, copy, f"copy:{case.id}:{person.user_id}")
         await events.append(
             session=session,
             case_id=case.id,
@@ -102,37 +103,6 @@ class Triage:
             to_state=case.state,
             internal=True,
             detail={"copies": found.labels, "forward_by_email": found.emails},
-        )
-
-    def _managers(self, case: CaseRow, reply_to: ConversationRef | None) -> list[ConversationRef]:
-        """The line manager or project team contact the reporter chose, as DM targets."""
-        chosen = case.data.get("line_manager") or case.data.get("project_contact") or []
-        platform = Platform(case.reporter.get("platform", "slack"))
-        if platform is Platform.SLACK:
-            return [ConversationRef(Platform.SLACK, user_id=user) for user in chosen]
-        if reply_to is None:
-            return []
-        return [
-            ConversationRef(
-                Platform.TEAMS,
-                user_id=user,
-                service_url=reply_to.service_url,
-                tenant_id=reply_to.tenant_id,
-                bot_id=reply_to.bot_id,
-            )
-            for user in chosen
-        ]
-
-    async def _send(
-        self, session: AsyncSession, person: ConversationRef, card: Card, key: str
-    ) -> None:
-        await outbox.enqueue(
-            session=session,
-            platform=person.platform.value,
-            operation="dm",
-            target=person.to_json(),
-            card=card_to_json(card),
-            dedupe_key=key,
         )
 
     async def press(
@@ -234,31 +204,9 @@ class Triage:
         )
 
     async def _queue_triage_cards(self, s: AsyncSession, case: CaseRow, card: Card) -> None:
-        for target in await self._triage_channels(s):
-            await outbox.enqueue(
-                session=s,
-                platform=target.platform.value,
-                operation="post",
-                target=target.to_json(),
-                card=card_to_json(card),
-                case_id=case.id,
-                card_purpose=TRIAGE,
-                dedupe_key=f"triage:{case.id}:{target.platform.value}:"
-                f"{target.conversation_id}:{case.version}",
-            )
-
-    async def _triage_channels(self, s: AsyncSession) -> list[ConversationRef]:
-        channels: dict[tuple[str, str], ConversationRef] = {}
         configured = self._pack.routing.abuse_report.triage_channel.slack
-        if configured:
-            channels[("slack", configured)] = ConversationRef(Platform.SLACK, configured)
-        for platform in Platform:
-            binding = await posted.get_binding(
-                session=s, purpose=TRIAGE_PURPOSE, platform=platform.value
-            )
-            if binding is not None:
-                channels[(platform.value, binding.conversation_id)] = binding.conversation_ref
-        return list(channels.values())
+        channels = await notify.bound_channels(s, TRIAGE_PURPOSE, configured)
+        await notify.queue_card(s, case, TRIAGE, card, channels)
 
     async def _tell_reporter(
         self, s: AsyncSession, case: CaseRow, event: CaseEvent, inputs: dict[str, Any]
@@ -276,7 +224,7 @@ class Triage:
             notice = "escalated" if target is not None and target.tell_reporter else None
         if notice is None:
             return
-        reply_to = await self._reporter_conversation(s, case)
+        reply_to = await notify.owner_conversation(s, case)
         await outbox.enqueue(
             session=s,
             platform=reply_to.platform.value,
@@ -285,14 +233,6 @@ class Triage:
             card=card_to_json(notice_card(self._pack, notice, case.reference)),
             dedupe_key=f"notice:{case.id}:{notice}:{case.version}",
         )
-
-    async def _reporter_conversation(self, s: AsyncSession, case: CaseRow) -> ConversationRef:
-        timeline = await events.timeline(session=s, case_id=case.id)
-        stored = timeline[0].detail.get("reply_to") if timeline else None
-        if stored:
-            return ConversationRef.from_json(stored)
-        reporter = case.reporter_actor
-        return ConversationRef(reporter.platform, user_id=reporter.user_id)
 
     def _identities(self, actor: Actor) -> list[str]:
         return [value for value in (actor.key, actor.email) if value]

@@ -261,6 +261,27 @@ class StoredFile(Base):
     received_at: Mapped[datetime]
 
 
+class Presence(Base):
+    """An approved organisational social media presence: the register of approved sites.
+
+    Added when the board approves a business case (seed 002 Section 3); the review date is
+    the policy's review period on from approval, and the owner is reminded to monitor it.
+    """
+
+    __tablename__ = "presences"
+    __table_args__ = (Index("ix_presences_review_at", "review_at"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), unique=True)
+    platform: Mapped[str] = mapped_column(Text)
+    name_or_url: Mapped[str] = mapped_column(Text)
+    owner_key: Mapped[str] = mapped_column(String(255))
+    owner: Mapped[dict[str, Any]] = mapped_column(JSON)
+    approved_by: Mapped[str] = mapped_column(String(255))
+    approved_at: Mapped[datetime]
+    review_at: Mapped[datetime]
+
+
 class ProcessedEvent(Base):
     """An inbound event id already handled (Slack retries the same ``event_id``)."""
 

@@ -23,6 +23,7 @@ TABLES = {
     "reminders",
     "stored_files",
     "processed_events",
+    "presences",
 }
 
 

@@ -1,0 +1,109 @@
+"""Queueing what a case change must send: cards to channels, direct messages to people.
+
+Shared by abuse-report triage and business-case decisions. Everything is written to the
+outbox inside the caller's transaction (store first, then tell); the delivery loop sends.
+A channel card is keyed by (case, purpose, conversation) so later renderings update it in
+place; direct messages carry a dedupe key so a retried transaction cannot send them twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.cards import Card, card_to_json
+from bot.model import ConversationRef, Platform
+from bot.storage.repos import cards as posted
+from bot.storage.repos import events, outbox
+from bot.storage.repos.cases import CaseRow
+
+
+async def bound_channels(
+    session: AsyncSession, purpose: str, configured_slack: str | None = None
+) -> list[ConversationRef]:
+    """The channels bound for ``purpose`` on every platform, plus one named in the pack."""
+    channels: dict[tuple[str, str], ConversationRef] = {}
+    if configured_slack:
+        channels[("slack", configured_slack)] = ConversationRef(Platform.SLACK, configured_slack)
+    for platform in Platform:
+        binding = await posted.get_binding(
+            session=session, purpose=purpose, platform=platform.value
+        )
+        if binding is not None:
+            channels[(platform.value, binding.conversation_id)] = binding.conversation_ref
+    return list(channels.values())
+
+
+async def queue_card(
+    session: AsyncSession,
+    case: CaseRow,
+    purpose: str,
+    card: Card,
+    channels: Iterable[ConversationRef],
+) -> None:
+    """Post (or update in place) the case's ``purpose`` card in each channel."""
+    for target in channels:
+        await outbox.enqueue(
+            session=session,
+            platform=target.platform.value,
+            operation="post",
+            target=target.to_json(),
+            card=card_to_json(card),
+            case_id=case.id,
+            card_purpose=purpose,
+            dedupe_key=f"{purpose}:{case.id}:{target.platform.value}:"
+            f"{target.conversation_id}:{case.version}",
+        )
+
+
+async def send_direct(session: AsyncSession, person: ConversationRef, card: Card, key: str) -> None:
+    """A direct message to one person, sent once."""
+    await outbox.enqueue(
+        session=session,
+        platform=person.platform.value,
+        operation="dm",
+        target=person.to_json(),
+        card=card_to_json(card),
+        dedupe_key=key,
+    )
+
+
+def people(
+    user_ids: Iterable[str], platform: Platform, reply_to: ConversationRef | None
+) -> list[ConversationRef]:
+    """People chosen with a people picker, as direct-message targets on their platform.
+
+    Teams needs the tenant's service URL, taken from the conversation the choice was made in.
+    """
+    if platform is Platform.SLACK:
+        return [ConversationRef(Platform.SLACK, user_id=user) for user in user_ids]
+    if reply_to is None:
+        return []
+    return [
+        ConversationRef(
+            Platform.TEAMS,
+            user_id=user,
+            service_url=reply_to.service_url,
+            tenant_id=reply_to.tenant_id,
+            bot_id=reply_to.bot_id,
+        )
+        for user in user_ids
+    ]
+
+
+async def owner_conversation(session: AsyncSession, case: CaseRow) -> ConversationRef:
+    """Where to reach the person who submitted the case: the chat they used, else a DM."""
+    timeline = await events.timeline(session=session, case_id=case.id)
+    stored = timeline[0].detail.get("reply_to") if timeline else None
+    if stored:
+        return ConversationRef.from_json(stored)
+    owner = case.reporter_actor
+    return ConversationRef(owner.platform, user_id=owner.user_id)
+
+
+async def submitted_from(session: AsyncSession, case: CaseRow) -> ConversationRef | None:
+    """The conversation the case was submitted from, when it was recorded."""
+    timeline = await events.timeline(session=session, case_id=case.id)
+    stored = timeline[0].detail.get("reply_to") if timeline else None
+    return ConversationRef.from_json(stored) if stored else None
