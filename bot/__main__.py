@@ -1,4 +1,5 @@
-"""Command line: ``python -m bot serve | db upgrade | check-pack | manifest | teams-package``.
+"""Command line: ``python -m bot serve | db upgrade | check-pack | manifest | teams-package |
+export``.
 
 ``serve`` applies migrations, says which platforms are on (and which variables would turn
 the others on), and serves until stopped.
@@ -30,6 +31,12 @@ def _parser() -> argparse.ArgumentParser:
     manifest.add_argument("--url", help="public https base URL of this bot")
     package = commands.add_parser("teams-package", help="write the Teams app package zip")
     package.add_argument("--out", type=Path, default=Path("dist"))
+    export = commands.add_parser("export", help="write one case whole, for records and FOI")
+    what = export.add_subparsers(dest="what", required=True)
+    case = what.add_parser("case", help="a business case or abuse report, by reference")
+    case.add_argument("reference", help="the case's reference, e.g. SC-2026-0001")
+    case.add_argument("--format", dest="fmt", required=True, choices=["html", "pdf", "json"])
+    case.add_argument("--out", type=Path, help="the file to write (needed for pdf)")
     return parser
 
 
@@ -48,6 +55,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         print(render_slack_manifest("socket" if args.socket else "http", args.url))
         return 0
+    if args.command == "export":
+        from bot.export.cli import export_case
+
+        logging.getLogger().setLevel(logging.WARNING)  # the document is the output, not logs
+        return asyncio.run(export_case(reference=args.reference, fmt=args.fmt, out=args.out))
     from bot.config import Settings
 
     settings = Settings()

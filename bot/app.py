@@ -129,6 +129,21 @@ def _mount_health(app: web.Application, engine: Any, metrics: Metrics) -> None:
     app.router.add_get("/metrics", metrics_page)
 
 
+async def _let_listeners_finish(grace_seconds: float = 5.0) -> None:
+    """Give work that listeners run after their ``ack`` a moment to finish before the
+    database closes, so a shutdown never cuts a transaction in half."""
+    current = asyncio.current_task()
+    running = [
+        t
+        for t in asyncio.all_tasks()
+        if t is not current
+        and not t.done()
+        and "slack_bolt" in getattr(getattr(t.get_coro(), "cr_code", None), "co_filename", "")
+    ]
+    if running:
+        await asyncio.wait(running, timeout=grace_seconds)
+
+
 def _lifecycle(
     engine: Any, delivery: DeliveryLoop, run_delivery: bool
 ) -> Callable[[web.Application], contextlib.AbstractAsyncContextManager[None]]:
@@ -140,9 +155,15 @@ def _lifecycle(
             yield
         finally:
             if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+                # A pass cut off mid-transaction would hang the database's close: let the
+                # pass in hand finish (bounded), and only then cancel.
+                delivery.stop()
+                done, _ = await asyncio.wait([task], timeout=10)
+                if not done:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
+            await _let_listeners_finish()
             await engine.dispose()
 
     return lifecycle

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.actions import ActionName, ActionRef
 from bot.cards import Actions, Button, Card, Element, Fields, Text
+from bot.cases.board import Board
 from bot.cases.lifecycle import CaseKind
 from bot.cases.receipt import receipt_card
 from bot.cases.service import CaseOpened, open_case
@@ -83,6 +84,7 @@ class Core:
                 BUSINESS_CASE: self._open_business_case,
             },
         )
+        self.board = Board(pack=self.pack, db=self.db, flows=self.flows, clock=lambda: self.clock())
 
     # Flows.
 
@@ -210,23 +212,38 @@ class Core:
     async def _open_business_case(
         self, session: AsyncSession, draft: Draft, actor: Actor, context: Mapping[str, Any]
     ) -> CaseOpened:
-        return await open_case(
+        if draft.case_id:
+            return await self.board.resubmit(session, draft.case_id, draft.answers, actor)
+        reply_to = context.get("reply_to")
+        reply = reply_to if isinstance(reply_to, ConversationRef) else None
+        opened = await open_case(
             session,
             kind=CaseKind.BUSINESS_CASE,
             actor=actor,
             prefix=self.pack.business_case.reference_prefix,
             answers=draft.answers,
+            reply_to=reply.to_json() if reply else None,
             clock=self.clock,
         )
+        case = await cases_repo.get(session=session, case_id=opened.case_id)
+        assert case is not None
+        await self.board.route_new_case(session, case, actor, reply)
+        return opened
 
     def done_card(self, done: FlowDone) -> Card:
         """The receipt shown once the case is stored."""
         opened: CaseOpened = done.result
         if opened.kind is CaseKind.ABUSE_REPORT:
             return receipt_card(self.pack, opened.reference, done.draft.answers, opened.urgent)
+        where = {
+            "awaiting_support": "It has been sent to your line manager or director, who is "
+            "asked to confirm they are aware of and support it. It then goes to the board.",
+            "under_review": "Your changes have been sent to the board with what changed.",
+        }.get(opened.state, "")
         elements: list[Element] = [
-            Text("Thank you. Your business case has been received.", "good"),
+            Text("Thank you. Your business case has been received and saved.", "good"),
             Fields((("Reference", opened.reference),)),
+            Text(where),
         ]
         return Card(
             title="Business case received",
@@ -240,7 +257,14 @@ class Core:
         self, *, actor: Actor, ref: ActionRef, inputs: dict[str, Any] | None = None
     ) -> PressOutcome:
         """A press on a case card (or the submit of the form it asked for)."""
-        outcome = await self.triage.press(actor=actor, ref=ref, inputs=inputs)
+        async with self.db() as s:
+            case = await cases_repo.get(session=s, case_id=ref.subject_id)
+        if case is not None and case.kind == CaseKind.BUSINESS_CASE.value:
+            outcome = await self.board.press(
+                actor=actor, ref=ref, identities=self.identities(actor), inputs=inputs
+            )
+        else:
+            outcome = await self.triage.press(actor=actor, ref=ref, inputs=inputs)
         self.on_queued()
         return outcome
 

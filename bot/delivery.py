@@ -75,15 +75,21 @@ class DeliveryLoop:
         self._idle = idle_seconds
         self._worker = f"delivery-{uuid.uuid4().hex[:8]}"
         self._wake = asyncio.Event()
+        self._stopping = False
         self.delivered = 0
+
+    def stop(self) -> None:
+        """Finish the pass in hand, then return from ``run`` (a graceful shutdown)."""
+        self._stopping = True
+        self._wake.set()
 
     def wake(self) -> None:
         """Ask the loop to look for due rows now (called after the core queued something)."""
         self._wake.set()
 
     async def run(self) -> None:
-        """Deliver until cancelled."""
-        while True:
+        """Deliver until stopped (or cancelled)."""
+        while not self._stopping:
             try:
                 sent = await self.run_once()
             except asyncio.CancelledError:
@@ -91,7 +97,7 @@ class DeliveryLoop:
             except Exception:
                 log.exception("delivery pass failed; trying again")
                 sent = 0
-            if sent == 0:
+            if sent == 0 and not self._stopping:
                 self._wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=self._idle)

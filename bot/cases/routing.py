@@ -45,9 +45,16 @@ def copy_contacts(pack: PolicyPack, answers: dict[str, object]) -> list[Contact]
 def recipients(
     pack: PolicyPack, answers: dict[str, object], reply_to: ConversationRef | None
 ) -> Recipients:
-    """Resolve the copy contacts to chat destinations and e-mail addresses."""
+    """Resolve an abuse report's copy contacts to chat destinations and e-mail addresses."""
+    return reach(pack, copy_contacts(pack, answers), reply_to)
+
+
+def reach(
+    pack: PolicyPack, contacts: list[Contact], reply_to: ConversationRef | None
+) -> Recipients:
+    """Resolve contacts to their Slack channels, their role's members, or their e-mail."""
     found = Recipients()
-    for contact in copy_contacts(pack, answers):
+    for contact in contacts:
         found.labels.append(contact.label)
         reached = False
         if contact.slack_channel:

@@ -42,6 +42,8 @@ class PressOutcome:
     card: Card | None = None
     form: Card | None = None
     details: Card | None = None
+    flow: Any = None
+    replace: bool = False
     message: str | None = None
     errors: dict[str, str] = field(default_factory=dict)
 

@@ -13,6 +13,8 @@ word, from ``pack.business_case``; a "no" is allowed and shown to the approvers 
 
 from __future__ import annotations
 
+import re
+
 from bot.flows.spec import FlowSpec, Page, Step, StepKind
 from bot.policy import PolicyPack
 
@@ -29,7 +31,14 @@ def build_spec(pack: PolicyPack) -> FlowSpec:
         for point in policy.checklist
     )
     applicant = tuple(
-        Step(f.id, StepKind.TEXT, f.label, hint=f.hint or "", max_length=f.max_length)
+        Step(
+            f.id,
+            StepKind.TEXT,
+            f.label,
+            hint=f.hint or "",
+            max_length=f.max_length,
+            validators=(email_address,) if f.id == "email" else (),
+        )
         for f in policy.applicant_fields
     )
     manager = (
@@ -69,6 +78,16 @@ def build_spec(pack: PolicyPack) -> FlowSpec:
         ),
         submit_label="Submit business case",
     )
+
+
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def email_address(step: Step, value: object) -> str | None:
+    """An e-mail address that looks like one (the board writes back to it)."""
+    if isinstance(value, str) and value.strip() and not EMAIL.match(value.strip()):
+        return "Please give an e-mail address, like name@example.org."
+    return None
 
 
 def _range_title(steps: tuple[Step, ...]) -> str:

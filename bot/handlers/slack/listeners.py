@@ -19,7 +19,7 @@ from bot.cards import Card, Text
 from bot.core import ABUSE_REPORT, BUSINESS_CASE, Core
 from bot.flows.cards import page_card, parse_metadata
 from bot.flows.engine import FlowError, FlowView
-from bot.handlers.slack.blockkit import render_errors, render_modal
+from bot.handlers.slack.blockkit import render_errors, render_message, render_modal
 from bot.handlers.slack.blockkit_text import escape_mrkdwn
 from bot.handlers.slack.files import SlackFileFetcher
 from bot.handlers.slack.people import SlackPeople
@@ -152,10 +152,21 @@ class SlackListeners:
     async def _case_button(
         self, ref: ActionRef, actor: Any, body: dict[str, Any], client: AsyncWebClient
     ) -> None:
-        """A triage card button: open its form or its details, or tell the presser why not."""
+        """A case card button: its form, its details, an edit, or why not; refresh in place."""
         outcome = await self._core.press(actor=actor, ref=ref)
         modal = outcome.form or outcome.details
-        if modal is not None:
+        container = body.get("container") or {}
+        if outcome.replace and outcome.card is not None and container.get("message_ts"):
+            await client.chat_update(
+                channel=container.get("channel_id", ""),
+                ts=container["message_ts"],
+                **render_message(outcome.card),
+            )
+        if outcome.flow is not None:
+            await client.views_open(
+                trigger_id=body["trigger_id"], view=self._modal(page_card(outcome.flow))
+            )
+        elif modal is not None:
             callback = CASE_FORM if outcome.form else "case_details"
             await client.views_open(
                 trigger_id=body["trigger_id"], view=render_modal(modal, callback_id=callback)
