@@ -1,5 +1,5 @@
 """Command line: ``python -m bot serve | db upgrade | check-pack | manifest | teams-package |
-export``.
+export | evidence-pack | report``.
 
 ``serve`` applies migrations, says which platforms are on (and which variables would turn
 the others on), and serves until stopped.
@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+
+from bot.cases.lifecycle import AbuseState, BusinessCaseState
 
 log = logging.getLogger("bot")
 
@@ -37,12 +40,82 @@ def _parser() -> argparse.ArgumentParser:
     case.add_argument("reference", help="the case's reference, e.g. SC-2026-0001")
     case.add_argument("--format", dest="fmt", required=True, choices=["html", "pdf", "json"])
     case.add_argument("--out", type=Path, help="the file to write (needed for pdf)")
+    register = what.add_parser("register", help="every case, one row each (no personal data)")
+    for flag, dest, words in (
+        ("--from", "date_from", "on or after"),
+        ("--to", "date_to", "on or before"),
+    ):
+        register.add_argument(
+            flag, dest=dest, type=_day, metavar="YYYY-MM-DD", help=f"created {words}"
+        )
+    register.add_argument(
+        "--state",
+        dest="states",
+        nargs="+",
+        action="extend",
+        choices=STATES,
+        metavar="STATE",
+        help=f"one or more of {', '.join(STATES)}",
+    )
+    register.add_argument("--kind", choices=["abuse_report", "business_case"])
+    register.add_argument("--format", dest="fmt", required=True, choices=["csv", "json"])
+    register.add_argument("--out", type=Path, help="the file to write (default: stdout)")
+    pack = commands.add_parser(
+        "evidence-pack",
+        help="one case's evidence for the police, or check one",
+        usage="python -m bot evidence-pack REF --out FILE.zip | evidence-pack verify FILE.zip",
+    )
+    pack.add_argument("target", metavar="REF|verify", help="a case's reference, or 'verify'")
+    pack.add_argument("file", nargs="?", type=Path, metavar="FILE.zip", help="the zip to check")
+    pack.add_argument("--out", type=Path, help="the zip to write")
+    report = commands.add_parser("report", help="reports for the corporate office")
+    report.add_argument("which", choices=["monthly"])
+    report.add_argument(
+        "--month", type=_month, metavar="YYYY-MM", help="the last of 12 months (default: this)"
+    )
+    report.add_argument("--out", type=Path, required=True, help="the HTML file to write")
     return parser
+
+
+STATES = sorted({*AbuseState, *BusinessCaseState})
+
+
+def _day(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date: use YYYY-MM-DD") from None
+
+
+def _month(text: str) -> tuple[int, int]:
+    from bot.register.stats import parse_month
+
+    try:
+        return parse_month(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _evidence_pack(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    """``evidence-pack REF --out FILE`` or ``evidence-pack verify FILE``."""
+    if args.target == "verify":
+        if args.file is None or args.out is not None:
+            parser.error("evidence-pack verify takes one zip file and no --out")
+        from bot.register.verify import verify_command
+
+        return verify_command(args.file)
+    if args.out is None or args.file is not None:
+        parser.error("evidence-pack REF needs --out FILE.zip (and nothing else)")
+    from bot.register.evidence import evidence_pack
+
+    logging.getLogger().setLevel(logging.WARNING)
+    return asyncio.run(evidence_pack(reference=args.target.strip(), out=args.out))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command and return the exit code."""
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -55,11 +128,32 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         print(render_slack_manifest("socket" if args.socket else "http", args.url))
         return 0
+    if args.command == "export" and args.what == "register":
+        from bot.register.export import export_register
+
+        logging.getLogger().setLevel(logging.WARNING)  # the rows are the output, not logs
+        return asyncio.run(
+            export_register(
+                fmt=args.fmt,
+                out=args.out,
+                date_from=args.date_from,
+                date_to=args.date_to,
+                states=tuple(args.states or ()),
+                kind=args.kind,
+            )
+        )
     if args.command == "export":
         from bot.export.cli import export_case
 
         logging.getLogger().setLevel(logging.WARNING)  # the document is the output, not logs
         return asyncio.run(export_case(reference=args.reference, fmt=args.fmt, out=args.out))
+    if args.command == "evidence-pack":
+        return _evidence_pack(parser, args)
+    if args.command == "report":
+        from bot.register.monthly import monthly_report
+
+        logging.getLogger().setLevel(logging.WARNING)
+        return asyncio.run(monthly_report(month=args.month, out=args.out))
     from bot.config import Settings
 
     settings = Settings()

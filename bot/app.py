@@ -24,6 +24,7 @@ from bot.messaging import Messenger
 from bot.metrics import Metrics
 from bot.model import Platform
 from bot.policy import PolicyPack, load_default_pack, load_pack
+from bot.reminders.scheduler import ReminderLoop
 from bot.storage.engine import create_engine, session_factory
 from bot.storage.files import FileStore
 from bot.storage.migrate import is_current
@@ -34,6 +35,7 @@ CORE = web.AppKey("core", Core)
 DELIVERY = web.AppKey("delivery", DeliveryLoop)
 METRICS = web.AppKey("metrics", Metrics)
 FILES = web.AppKey("files", FileStore)
+REMINDERS = web.AppKey("reminders", ReminderLoop)
 
 
 def load_policy(settings: Settings) -> PolicyPack:
@@ -73,10 +75,14 @@ def create_app(
     _mount_teams(app, core, settings, teams_auth, messengers)
     delivery = DeliveryLoop(db=db, messengers=messengers, clock=clock)
     core.on_queued = delivery.wake
+    reminder_loop = ReminderLoop(
+        db=db, pack=core.pack, clock=lambda: core.clock(), on_queued=delivery.wake
+    )
+    app[REMINDERS] = reminder_loop
     app[CORE], app[DELIVERY], app[METRICS] = core, delivery, metrics
     app[FILES] = files
     _mount_health(app, engine, metrics)
-    app.cleanup_ctx.append(_lifecycle(engine, delivery, run_delivery))
+    app.cleanup_ctx.append(_lifecycle(engine, [delivery, reminder_loop], run_delivery))
     return app
 
 
@@ -145,21 +151,24 @@ async def _let_listeners_finish(grace_seconds: float = 5.0) -> None:
 
 
 def _lifecycle(
-    engine: Any, delivery: DeliveryLoop, run_delivery: bool
+    engine: Any, loops: list[DeliveryLoop | ReminderLoop], run_loops: bool
 ) -> Callable[[web.Application], contextlib.AbstractAsyncContextManager[None]]:
     @contextlib.asynccontextmanager
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        delivery = app[DELIVERY]
         app[METRICS].gauges["bot_outbox_delivered_total"] = lambda: float(delivery.delivered)
-        task = asyncio.create_task(delivery.run()) if run_delivery else None
+        app[METRICS].gauges["bot_reminders_fired_total"] = lambda: float(app[REMINDERS].fired)
+        tasks = [asyncio.create_task(loop.run()) for loop in loops] if run_loops else []
         try:
             yield
         finally:
-            if task is not None:
-                # A pass cut off mid-transaction would hang the database's close: let the
-                # pass in hand finish (bounded), and only then cancel.
-                delivery.stop()
-                done, _ = await asyncio.wait([task], timeout=10)
-                if not done:
+            # A pass cut off mid-transaction would hang the database's close: let the
+            # passes in hand finish (bounded), and only then cancel.
+            for loop in loops:
+                loop.stop()
+            if tasks:
+                _, late = await asyncio.wait(tasks, timeout=10)
+                for task in late:
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await task

@@ -72,7 +72,7 @@ class Core:
     on_queued: Callable[[], None] = lambda: None
 
     def __post_init__(self) -> None:
-        self.triage = Triage(pack=self.pack, db=self.db)
+        self.triage = Triage(pack=self.pack, db=self.db, clock=lambda: self.clock())
         self.flows = FlowEngine(
             db=self.db,
             specs={

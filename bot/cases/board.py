@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.actions import ActionName, ActionRef
-from bot.cards import Card, TextInput
+from bot.cards import Card, Text, TextInput
 from bot.cases import notify
 from bot.cases.board_cards import (
     BOARD,
@@ -36,6 +36,7 @@ from bot.cases.triage import PressOutcome
 from bot.flows.engine import FlowEngine, FlowError
 from bot.model import Actor, ConversationRef
 from bot.policy import PolicyPack
+from bot.reminders import plans
 from bot.storage.repos import cases, events, presences
 from bot.storage.repos.cases import CaseRow
 
@@ -53,6 +54,8 @@ def case_roles(case: CaseRow, actor: Actor) -> set[str]:
     roles = set()
     if actor.key == case.reporter_key:
         roles.add("case_applicant")
+    if actor.key == case.reporter_key and case.state == "approved":
+        roles.add("presence_owner")
     same_platform = case.reporter.get("platform") == actor.platform.value
     if same_platform and actor.user_id in (case.data.get("line_manager") or []):
         roles.add("case_supporter")
@@ -149,6 +152,7 @@ class Board:
     ) -> None:
         """Ask the named line manager or director for support (the case waits for it)."""
         card = support_card(self._pack, case)
+        await plans.case_submitted(session, self._pack, case, self._clock())
         chosen = case.data.get(self._pack.business_case.line_manager.id) or []
         for manager in notify.people(chosen, applicant.platform, reply_to):
             await notify.send_direct(
@@ -215,6 +219,8 @@ class Board:
                 return PressOutcome(
                     message="Sorry, you are not able to do that on this business case."
                 )
+            if ref.name is ActionName.PRESENCE_CHECKED:
+                return await self._checked(s, case, actor)
             if ref.name is ActionName.CASE_VIEW_DETAILS or event is None:
                 return PressOutcome(details=full_case_card(self._pack, case))
             if ref.version != case.version:
@@ -232,6 +238,25 @@ class Board:
                 )
         async with self._db.begin() as s:
             return await self._apply(s, case, event, actor, inputs or {})
+
+    async def _checked(self, s: AsyncSession, case: CaseRow, actor: Actor) -> PressOutcome:
+        """The owner's weekly "checked" press (seed 002 Section D), logged on the timeline."""
+        await events.append(
+            session=s,
+            case_id=case.id,
+            actor_key=actor.key,
+            actor_name=actor.display_name,
+            event="presence_checked",
+            from_state=case.state,
+            to_state=case.state,
+            detail={"checked_at": self._clock().isoformat()},
+        )
+        return PressOutcome(
+            replace=True,
+            card=Card(
+                title="Thank you", elements=(Text("Logged: the page was checked this week."),)
+            ),
+        )
 
     async def _edit(self, actor: Actor, case: CaseRow) -> PressOutcome:
         if case.state not in ("changes_requested", "not_supported"):
@@ -274,6 +299,8 @@ class Board:
         assert fresh is not None
         if event is CaseEvent.APPROVE:
             await self._register(s, fresh, actor, detail["name_or_url"])
+        if event in (CaseEvent.SUPPORT, CaseEvent.DECLINE_SUPPORT):
+            await plans.support_given(s, fresh)
         if state != "not_supported":
             await self._queue_board_cards(s, fresh)
         if event in TELL_APPLICANT:
@@ -297,6 +324,7 @@ class Board:
             if not (now.month == 2 and now.day == 29)
             else now.replace(year=now.year + years, day=28)
         )
+        await plans.presence_approved(s, self._pack, case, now, review)
         await presences.add(
             session=s,
             case_id=case.id,

@@ -10,7 +10,9 @@ are written in one transaction; the outbox delivers them.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +27,7 @@ from bot.cases.lifecycle import ACTION_EVENTS, CaseEvent, CaseKind, IllegalTrans
 from bot.cases.routing import recipients
 from bot.model import Actor, ConversationRef
 from bot.policy import PolicyPack
+from bot.reminders import plans
 from bot.storage.repos import cases, events, outbox
 from bot.storage.repos import files as stored_files
 from bot.storage.repos.cases import CaseRow
@@ -64,9 +67,16 @@ def case_roles(case: CaseRow, actor: Actor) -> set[str]:
 class Triage:
     """Routes new reports and handles presses on triage cards."""
 
-    def __init__(self, *, pack: PolicyPack, db: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self,
+        *,
+        pack: PolicyPack,
+        db: async_sessionmaker[AsyncSession],
+        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+    ) -> None:
         self._pack = pack
         self._db = db
+        self._clock = clock
 
     async def route_new_report(
         self,
@@ -79,6 +89,7 @@ class Triage:
         timeline = await events.timeline(session=session, case_id=case.id)
         card = triage_card(self._pack, case, timeline=timeline)
         await self._queue_triage_cards(session, case, card)
+        await plans.report_submitted(session, self._pack, case, self._clock())
         chosen = case.data.get("line_manager") or case.data.get("project_contact") or []
         for manager in notify.people(chosen, reporter.platform, reply_to):
             await notify.send_direct(session, manager, card, f"manager:{case.id}:{manager.user_id}")
@@ -167,7 +178,7 @@ class Triage:
         if event is CaseEvent.ASSIGN:
             changes["assignee"] = Actor(actor.platform, str(inputs["assignee"][0]))
         if event is CaseEvent.CLOSE:
-            changes["closed_at"] = _now()
+            changes["closed_at"] = self._clock()
         if event is CaseEvent.REOPEN:
             changes["closed_at"] = None
         if not await cases.update(
@@ -192,7 +203,23 @@ class Triage:
         card = triage_card(self._pack, fresh, last_action=_last(label, actor), timeline=timeline)
         await self._queue_triage_cards(s, fresh, card)
         await self._tell_reporter(s, fresh, event, inputs)
+        await self._plan_reminders(s, fresh, event, actor)
         return PressOutcome(card=card)
+
+    async def _plan_reminders(
+        self, s: AsyncSession, case: CaseRow, event: CaseEvent, actor: Actor
+    ) -> None:
+        """Keeping in touch: whoever has the report is reminded until it is closed."""
+        if event is CaseEvent.CLOSE:
+            await plans.stop_all(s, case)
+        elif event in (
+            CaseEvent.ACKNOWLEDGE,
+            CaseEvent.ASSIGN,
+            CaseEvent.CHECK_IN,
+            CaseEvent.REOPEN,
+        ):
+            person = case.assignee_actor or actor
+            await plans.keep_in_touch(s, self._pack, case, self._clock(), person)
 
     async def _stale(self, s: AsyncSession, case: CaseRow) -> PressOutcome:
         current = await cases.get(session=s, case_id=case.id) or case
@@ -246,9 +273,3 @@ def _detail(inputs: dict[str, Any]) -> dict[str, Any]:
 
 def _last(label: str, actor: Actor) -> str:
     return f"{label} by {actor.display_name or 'a manager'}"
-
-
-def _now() -> Any:
-    import datetime as dt
-
-    return dt.datetime.now(dt.UTC)

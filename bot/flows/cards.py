@@ -17,6 +17,7 @@ from bot.cards import (
     ChoiceInput,
     DateInput,
     Element,
+    Fields,
     FileInput,
     Option,
     PeopleInput,
@@ -55,6 +56,8 @@ def page_card(view: FlowView, *, file_hint: str = "") -> Card:
         elements.append(Text("Welcome back. Your answers so far have been kept.", "muted"))
     if view.page.intro:
         elements.append(Text(view.page.intro))
+    if any(step.kind is StepKind.CONFIRM for step in view.steps):
+        elements.extend(_summary(view))
     for step in view.steps:
         elements.extend(
             _step_elements(
@@ -172,6 +175,40 @@ def _step_elements(
                 ),
             )
     return (Text(step.label),)
+
+
+SUMMARY_LABEL = 120
+
+
+def _summary(view: FlowView) -> tuple[Element, ...]:
+    """Every answer given so far, so the person can check (and go back to change) it."""
+    answers = view.draft.answers
+    rows: list[tuple[str, str]] = []
+    for page in view.spec.visible_pages(answers):
+        for step in page.visible_steps(answers):
+            if step.kind in (StepKind.INFO, StepKind.CONFIRM) or step.id not in answers:
+                continue
+            label = (
+                step.label
+                if len(step.label) <= SUMMARY_LABEL
+                else (step.label[: SUMMARY_LABEL - 1] + "…")
+            )
+            rows.append((label, _answer_text(step, answers[step.id])))
+    if not rows:
+        return ()
+    return (
+        Text("Your answers. Use Back to change anything before you send it.", "muted"),
+        Fields(tuple(rows)),
+    )
+
+
+def _answer_text(step: Step, value: Any) -> str:
+    if step.kind is StepKind.FILES:
+        count = len(value or [])
+        return f"{count} file{'s' if count != 1 else ''}"
+    labels = dict(step.choices)
+    shown = [labels.get(str(v), str(v)) for v in _as_tuple(value)]
+    return ", ".join(shown) or "Not given"
 
 
 def _as_tuple(value: Any) -> tuple[str, ...]:

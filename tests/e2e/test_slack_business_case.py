@@ -259,5 +259,3 @@ async def test_a_rejected_case_tells_the_applicant_why(
     ]
     assert any("Use the Knowledge Network instead" in n for n in notices)
     check_every_call(fake_slack)
-
-

@@ -144,7 +144,7 @@ class SlackListeners:
             await self._open_flow(body, client, START_ACTIONS[ref.name])
         elif ref.name in (ActionName.FLOW_BACK, ActionName.FLOW_DISCARD):
             await self._flow_button(ref, actor, body, client)
-        elif ref.name.value.startswith("case."):
+        elif ref.name.value.startswith(("case.", "presence.")):
             await self._case_button(ref, await self._people.with_email(actor), body, client)
         else:
             log.info("no Slack route yet for action %s", ref.name)

@@ -153,7 +153,7 @@ class StaffSafetyBot(TeamsActivityHandler):
             )
         if ref.name is ActionName.FLOW_DISCARD:
             return await self._core.discard(actor=actor, draft_id=ref.subject_id)
-        if ref.name.value.startswith("case."):
+        if ref.name.value.startswith(("case.", "presence.")):
             return await self._case(ref, actor, data)
         log.info("no Teams route yet for action %s", ref.name)
         return Card(title="Staff Safety", elements=(Text("That is not available yet."),))

@@ -4,7 +4,7 @@ Teams delivers a file a person attaches in the personal chat as an attachment of
 ``application/vnd.microsoft.teams.file.download.info`` whose ``content.downloadUrl`` is a
 short-lived, pre-authenticated link (no token may be sent with it), and an image pasted into
 the message as an ``image/*`` attachment whose ``contentUrl`` needs the bot's own token.
-Every message also carries a ``text/html`` copy of itself and, from some clients, card
+Messages also carry a ``text/html`` copy of themselves and, from some clients, card
 attachments: those are not files and are skipped.
 
 ``TeamsFileFetcher`` reads at most the pack's size limit, refuses plain-HTTP links (except to
@@ -154,7 +154,7 @@ class TeamsFileFetcher:
     def _may_see_token(self, url: str) -> bool:
         host = urlsplit(url).hostname or ""
         return (
-            host == self._service_host
+            (bool(host) and host == self._service_host)
             or host in TOKEN_HOSTS
             or any(host.endswith(domain) for domain in TOKEN_DOMAINS)
         )
@@ -167,7 +167,7 @@ class TeamsFileFetcher:
 
     async def __call__(self, upload: FileUpload) -> bytes:
         url = upload.download_url
-        headers = await self._headers(url)
+        headers = await self._headers(url) if _allowed(url) else {}
         async with aiohttp.ClientSession(timeout=self._timeout) as session:
             for _ in range(MAX_REDIRECTS + 1):
                 if not _allowed(url):

@@ -1,0 +1,1 @@
+"""Reminders: rows with a due time, claimed like outbox rows, each firing once."""

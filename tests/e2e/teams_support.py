@@ -1,0 +1,302 @@
+"""Helpers for the Teams scenario suite: people, a served bot with their roles, the wire.
+
+Everything goes through ``POST /api/messages`` as the Bot Framework sends it, and every
+reply, proactive message and card update is read back from the fake connector. Every card
+seen (in an invoke response or on the connector) is checked against the official Adaptive
+Card 1.5 schema and for person-typed text that could still act as markup.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import aiohttp
+from aiohttp.test_utils import TestServer
+
+from bot.app import create_app
+from bot.policy import load_default_pack
+from bot.policy.organisation import Role
+from bot.storage.repos import outbox
+from tests.e2e.test_teams_wire import execute_actions, submit_data
+from tests.renderers.support import teams_shows, validate_adaptive
+from tests.support.bot_fixtures import BotClient, make_settings
+from tests.support.fake_connector import FakeConnector, card_action_activity, message_activity
+
+T = TypeVar("T")
+
+CARD_TYPE = "application/vnd.microsoft.card.adaptive"
+FILE_DOWNLOAD_INFO = "application/vnd.microsoft.teams.file.download.info"
+TRIAGE_CHANNEL = "19:abuse-triage@thread.tacv2"
+HOSTILE = "<!channel> <@U123> @here [x](http://evil.example) <b>html</b>"
+
+
+@dataclass(frozen=True)
+class TeamsUser:
+    """A person in the tenant: AAD object id (what the pack and the picker use), chat id."""
+
+    aad: str
+    name: str
+    chat_user: str
+    personal_chat: str
+
+    @property
+    def identity(self) -> str:
+        return f"teams:{self.aad}"
+
+
+def _user(number: int, name: str) -> TeamsUser:
+    aad = f"0b5c3e55-2222-4333-8444-{number:012d}"
+    return TeamsUser(aad, name, f"29:user-{number}", f"a:personal-{number}")
+
+
+REPORTER = _user(1, "Rita Reporter")
+LINE_MANAGER = _user(2, "Lena Linemanager")
+MANAGER = _user(3, "Maria Manager")
+OTHER_MANAGER = _user(4, "Omar Othermanager")
+ADMIN = _user(5, "Ada Admin")
+STRANGER = _user(6, "Sam Stranger")
+
+
+@contextlib.asynccontextmanager
+async def served_bot(sqlite_url: str, files: Path) -> AsyncIterator[BotClient]:
+    """The real app, Teams in local mode, with a pack whose roles name the test people."""
+    pack = load_default_pack()
+    roles = dict(pack.roles)
+    roles["triage_manager"] = Role(
+        label="Abuse report triage", members=[MANAGER.identity, OTHER_MANAGER.identity]
+    )
+    roles["admin"] = Role(label="Bot administrators", members=[ADMIN.identity])
+    settings = make_settings(DATABASE_URL=sqlite_url, BOT_FILE_STORE=str(files), TEAMS_APP_ID="")
+    app = create_app(settings, pack=pack.model_copy(update={"roles": roles}))
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        async with aiohttp.ClientSession() as session:
+            yield BotClient(server, session)
+    finally:
+        await server.close()
+
+
+async def eventually(probe: Callable[[], T | None], *, within: float = 10.0) -> T:
+    """Poll ``probe`` until it returns something truthy; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + within
+    while True:
+        found = probe()
+        if found:
+            return found
+        if time.monotonic() > deadline:
+            raise AssertionError(f"nothing arrived within {within} s")
+        await asyncio.sleep(0.02)
+
+
+async def eventually_async(probe: Callable[[], Awaitable[bool]], *, within: float = 10.0) -> None:
+    deadline = time.monotonic() + within
+    while not await probe():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not settled within {within} s")
+        await asyncio.sleep(0.02)
+
+
+# --- what a card shows, and checks on it ----------------------------------------------------
+
+_LINK = re.compile(r"(?<!\\)\[[^\]]*(?<!\\)\]\(([^)]*)\)")
+_TAG = re.compile(r"<[A-Za-z/!@?]")
+
+
+def rendered_texts(card: Any) -> list[str]:
+    """Every string Teams renders as markdown or as plain text on a card (not input values).
+
+    Input values are the content of an edit box, never parsed, so they are left out.
+    """
+    found: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if isinstance(value, str) and key in (
+                    "text",
+                    "title",
+                    "label",
+                    "placeholder",
+                    "errorMessage",
+                    "fallbackText",
+                ):
+                    found.append(value)
+                elif key == "facts" and isinstance(value, list):
+                    found.extend(str(v) for fact in value for v in fact.values())
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(card)
+    return found
+
+
+def check_card(card: dict[str, Any]) -> dict[str, Any]:
+    """Schema-valid Adaptive Card 1.5; no markup a person typed can act; no mentions."""
+    validate_adaptive(card)
+    assert card["version"] == "1.5"
+    assert "entities" not in (card.get("msteams") or {}), "a card must not carry mentions"
+    for text in rendered_texts(card):
+        # Links the pack gives (advice pages) are fine; one a person typed must not form,
+        # nor an autolink: the escaper breaks "evil.example" with an invisible joiner.
+        assert "evil.example" not in text, f"a person's link is live in {text!r}"
+        for target in _LINK.findall(text):
+            assert target.startswith("https://"), f"markdown link to {target!r} in {text!r}"
+        assert not _TAG.search(text), f"tag or mention markup in {text!r}"
+    return card
+
+
+def shows(card: dict[str, Any]) -> str:
+    """All the text a card shows, as a person reads it (escapes resolved)."""
+    return "\n".join(teams_shows(text) for text in rendered_texts(card))
+
+
+def facts(card: dict[str, Any]) -> dict[str, str]:
+    """The card's facts, title to value, as a person reads them."""
+    found: dict[str, str] = {}
+    for item in card.get("body", []):
+        for fact in item.get("facts", []) if item.get("type") == "FactSet" else []:
+            found[teams_shows(fact["title"])] = teams_shows(fact["value"])
+    return found
+
+
+def input_ids(card: dict[str, Any]) -> list[str]:
+    return [item["id"] for item in card["body"] if str(item.get("type", "")).startswith("Input.")]
+
+
+def button(card: dict[str, Any], title: str) -> dict[str, Any]:
+    """The ``data`` of the card's Action.Execute titled ``title``."""
+    for action in execute_actions(card):
+        if action["title"] == title:
+            data: dict[str, Any] = dict(action["data"])
+            return data
+    raise AssertionError(f"no {title!r} button; the card has {button_titles(card)}")
+
+
+def button_titles(card: dict[str, Any]) -> list[str]:
+    return [action["title"] for action in execute_actions(card)]
+
+
+# --- the wire ---------------------------------------------------------------------------------
+
+
+class TeamsWire:
+    """Talks to the served bot as Teams does, and reads what it sent from the fake connector."""
+
+    def __init__(self, bot: BotClient, connector: FakeConnector) -> None:
+        self.bot = bot
+        self.connector = connector
+        self.seen: list[dict[str, Any]] = []
+
+    def _activity(
+        self, user: TeamsUser, base: dict[str, Any], *, conversation: str = ""
+    ) -> dict[str, Any]:
+        base["from"] = {"id": user.chat_user, "name": user.name, "aadObjectId": user.aad}
+        if conversation:
+            base["conversation"] = {
+                "id": conversation,
+                "conversationType": "channel",
+                "tenantId": "tenant-1",
+            }
+        else:
+            base["conversation"]["id"] = user.personal_chat
+        return base
+
+    async def say(
+        self,
+        user: TeamsUser,
+        text: str,
+        *,
+        attachments: list[dict[str, Any]] | None = None,
+        conversation: str = "",
+    ) -> dict[str, Any]:
+        """Send a message; return the card the bot replied with in that conversation."""
+        where = conversation or user.personal_chat
+        before = len(self.connector.to_conversation(where))
+        extra = {"attachments": attachments} if attachments is not None else {}
+        activity = self._activity(
+            user,
+            message_activity(text, service_url=self.connector.service_url, **extra),
+            conversation=conversation,
+        )
+        response = await self.bot.teams(activity)
+        assert response.status in (200, 201), await response.text()
+        replies = await eventually(
+            lambda: [
+                s for s in self.connector.to_conversation(where)[before:] if s.operation == "reply"
+            ]
+        )
+        card = replies[-1].card
+        assert card is not None, replies[-1].activity
+        return self.keep(card)
+
+    async def press(
+        self, user: TeamsUser, data: dict[str, Any], *, conversation: str = ""
+    ) -> dict[str, Any]:
+        """Press an Action.Execute (``data`` with any inputs merged); return the invoke card."""
+        activity = self._activity(
+            user,
+            card_action_activity(data, service_url=self.connector.service_url),
+            conversation=conversation,
+        )
+        response = await self.bot.teams(activity)
+        assert response.status == 200, await response.text()
+        body = await response.json()
+        assert body["statusCode"] == 200 and body["type"] == CARD_TYPE, body
+        card: dict[str, Any] = body["value"]
+        return self.keep(card)
+
+    async def next_page(self, user: TeamsUser, card: dict[str, Any], **values: str) -> Any:
+        """Submit a flow page with its inputs, as Teams merges them into the submit's data."""
+        return await self.press(user, {**submit_data(card), **values})
+
+    def keep(self, card: dict[str, Any]) -> dict[str, Any]:
+        self.seen.append(card)
+        return check_card(card)
+
+    def sent_cards(self) -> list[dict[str, Any]]:
+        """Every card the bot sent or updated on the connector."""
+        return [s.card for s in self.connector.sent if s.card is not None]
+
+    def sends_to(self, conversation: str) -> list[dict[str, Any]]:
+        """Cards the bot sent on its own (not replies) to a conversation, in order."""
+        return [
+            s.card
+            for s in self.connector.to_conversation(conversation)
+            if s.operation == "send" and s.card is not None
+        ]
+
+    async def settled(self) -> None:
+        """Wait until the delivery loop has sent everything queued."""
+
+        async def empty() -> bool:
+            async with self.bot.core.db() as s:
+                return await outbox.pending_count(session=s) == 0
+
+        await eventually_async(empty)
+
+
+def download_info(connector: FakeConnector, name: str, data: bytes, mime: str) -> dict[str, Any]:
+    """A file attached in the personal chat, as Teams delivers it (pre-authenticated link)."""
+    url = connector.add_file(name, data, mime)
+    return {
+        "contentType": FILE_DOWNLOAD_INFO,
+        "contentUrl": f"https://tenant.sharepoint.example/personal/{name}",
+        "name": name,
+        "content": {"downloadUrl": url, "uniqueId": f"id-{name}", "fileType": name.split(".")[-1]},
+    }
+
+
+def message_html(text: str = "<p>here you go</p>") -> dict[str, Any]:
+    """The HTML copy of the message Teams attaches to every message: not a file."""
+    return {"contentType": "text/html", "content": text}
