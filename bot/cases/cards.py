@@ -87,6 +87,7 @@ def triage_card(
     last_action: str = "",
     timeline: Sequence[EventRow] = (),
     buttons: bool = True,
+    earlier_reports: int = 0,
 ) -> Card:
     """The triage channel's card for an abuse report, for its current state and version.
 
@@ -124,6 +125,11 @@ def triage_card(
             )
         )
     )
+    if earlier_reports:
+        plural = "reports name" if earlier_reports != 1 else "report names"
+        elements.append(
+            Text(f"Recurring sender: {earlier_reports} earlier {plural} this sender.", "alert")
+        )
     if timeline:
         elements.append(Text(timeline_text(pack, timeline), "muted"))
     elements.append(Actions(_buttons(case) if buttons else _buttons(case)[-1:]))
@@ -151,7 +157,9 @@ def notice_card(pack: PolicyPack, notice: str, reference: str) -> Card:
     return Card(title=f"Your report {reference}", elements=(Text(text),), fallback=text)
 
 
-def details_card(pack: PolicyPack, case: CaseRow, file_names: list[str]) -> Card:
+def details_card(
+    pack: PolicyPack, case: CaseRow, file_names: list[str], earlier: Sequence[str] = ()
+) -> Card:
     """The description and evidence, for those the pack allows to see them."""
     answers = case.data
     reporter = case.reporter.get("display_name") or case.reporter_key
@@ -170,6 +178,7 @@ def details_card(pack: PolicyPack, case: CaseRow, file_names: list[str]) -> Card
             ),
         ),
         ("Evidence", ", ".join(file_names) or "No files"),
+        ("Earlier reports naming this sender", ", ".join(earlier) or "None"),
     )
     return Card(
         title=f"Details {case.reference}",

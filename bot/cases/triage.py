@@ -25,11 +25,13 @@ from bot.cases.cards import EVENT_LABELS, TRIAGE, details_card, notice_card, tri
 from bot.cases.forms import FORM_EVENTS, check, form_card, normalise
 from bot.cases.lifecycle import ACTION_EVENTS, CaseEvent, CaseKind, IllegalTransition, apply
 from bot.cases.routing import recipients
+from bot.cases.senders import digest, senders_in
 from bot.model import Actor, ConversationRef
 from bot.policy import PolicyPack
 from bot.reminders import plans
 from bot.storage.repos import cases, events, outbox
 from bot.storage.repos import files as stored_files
+from bot.storage.repos import senders as sender_register
 from bot.storage.repos.cases import CaseRow
 
 log = logging.getLogger(__name__)
@@ -86,15 +88,23 @@ class Triage:
         reply_to: ConversationRef | None,
     ) -> None:
         """Queue every copy of a new report, in the transaction that stored it."""
+        key = await sender_register.key(session=session)
+        named = senders_in(str(case.data.get("senders") or ""))
+        await sender_register.record(
+            session=session, case_id=case.id, digests=[digest(key, sender) for sender in named]
+        )
         timeline = await events.timeline(session=session, case_id=case.id)
-        card = triage_card(self._pack, case, timeline=timeline)
+        earlier = await sender_register.earlier_reports(session=session, case_id=case.id)
+        card = triage_card(self._pack, case, timeline=timeline, earlier_reports=len(earlier))
         await self._queue_triage_cards(session, case, card)
         await plans.report_submitted(session, self._pack, case, self._clock())
         chosen = case.data.get("line_manager") or case.data.get("project_contact") or []
         for manager in notify.people(chosen, reporter.platform, reply_to):
             await notify.send_direct(session, manager, card, f"manager:{case.id}:{manager.user_id}")
         found = recipients(self._pack, case.data, reply_to)
-        copy = triage_card(self._pack, case, timeline=timeline, buttons=False)
+        copy = triage_card(
+            self._pack, case, timeline=timeline, buttons=False, earlier_reports=len(earlier)
+        )
         for channel in found.channels:
             await outbox.enqueue(
                 session=session,
@@ -138,7 +148,10 @@ class Triage:
             if ref.name is ActionName.CASE_VIEW_DETAILS or event is None:
                 evidence = await stored_files.list_for_case(session=s, case_id=case.id)
                 names = [f"{f.name} ({f.size:,} bytes, SHA-256 {f.sha256[:12]}…)" for f in evidence]
-                return PressOutcome(details=details_card(self._pack, case, names))
+                earlier = await sender_register.earlier_reports(session=s, case_id=case.id)
+                return PressOutcome(
+                    details=details_card(self._pack, case, names, [e.reference for e in earlier])
+                )
             if ref.version != case.version:
                 return await self._stale(s, case)
             if event in FORM_EVENTS and inputs is None:
@@ -200,7 +213,14 @@ class Triage:
         fresh = await cases.get(session=s, case_id=case.id)
         assert fresh is not None
         timeline = await events.timeline(session=s, case_id=case.id)
-        card = triage_card(self._pack, fresh, last_action=_last(label, actor), timeline=timeline)
+        earlier = await sender_register.earlier_reports(session=s, case_id=case.id)
+        card = triage_card(
+            self._pack,
+            fresh,
+            last_action=_last(label, actor),
+            timeline=timeline,
+            earlier_reports=len(earlier),
+        )
         await self._queue_triage_cards(s, fresh, card)
         await self._tell_reporter(s, fresh, event, inputs)
         await self._plan_reminders(s, fresh, event, actor)
@@ -228,7 +248,14 @@ class Triage:
         who = (last.actor_name or "someone else") if last else "someone else"
         what = last.event.replace("_", " ") if last else "updated"
         return PressOutcome(
-            card=triage_card(self._pack, current, timeline=timeline),
+            card=triage_card(
+                self._pack,
+                current,
+                timeline=timeline,
+                earlier_reports=len(
+                    await sender_register.earlier_reports(session=s, case_id=case.id)
+                ),
+            ),
             message=f"{who} already did this first ({what}). Here is the latest card.",
         )
 

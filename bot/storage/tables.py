@@ -282,6 +282,32 @@ class Presence(Base):
     review_at: Mapped[datetime]
 
 
+class RegisterKey(Base):
+    """A random key made on first use, shared by every replica (the sender hashes' key)."""
+
+    __tablename__ = "register_keys"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(String(128))
+
+
+class SenderHash(Base):
+    """A sender named in a report, kept only as a keyed hash (recurring senders)."""
+
+    __tablename__ = "sender_hashes"
+    __table_args__ = (
+        UniqueConstraint("case_id", "digest"),
+        Index("ix_sender_hashes_digest", "digest"),
+    )
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"))
+    digest: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+
+
 class ProcessedEvent(Base):
     """An inbound event id already handled (Slack retries the same ``event_id``)."""
 

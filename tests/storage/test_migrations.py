@@ -24,6 +24,8 @@ TABLES = {
     "stored_files",
     "processed_events",
     "presences",
+    "register_keys",
+    "sender_hashes",
 }
 
 

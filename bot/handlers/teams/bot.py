@@ -159,11 +159,13 @@ class StaffSafetyBot(TeamsActivityHandler):
         return Card(title="Staff Safety", elements=(Text("That is not available yet."),))
 
     async def _case(self, ref: ActionRef, actor: Any, data: dict[str, Any]) -> Card:
-        """A triage card press: the form it needs, the details, or the refreshed card."""
+        """A case card press: its form, the details, an edit, or the refreshed card."""
         inputs = {k: v for k, v in data.items() if k not in RESERVED_KEYS}
         outcome = await self._core.press(
             actor=actor, ref=ref, inputs=inputs if "metadata" in data else None
         )
+        if outcome.flow is not None:  # "Edit and resubmit": the submitted case, prefilled
+            return page_card(outcome.flow, file_hint=FILE_HINT)
         card = outcome.form or outcome.details or outcome.card
         if card is None:
             return Card(title="Staff Safety", elements=(Text(outcome.message or ""),))

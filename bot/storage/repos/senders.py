@@ -1,0 +1,65 @@
+"""The sender register: the hashing key, the hashes each report names, earlier matches."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.storage.repos._common import upsert
+from bot.storage.tables import Case, RegisterKey, SenderHash
+from bot.storage.types import utcnow
+
+KEY_NAME = "sender_hashes"
+
+
+@dataclass(frozen=True)
+class EarlierReport:
+    """An earlier report that names one of the same senders."""
+
+    case_id: str
+    reference: str
+    created_at: datetime
+
+
+async def key(*, session: AsyncSession) -> bytes:
+    """The register's HMAC key: made at random on first use, then the same for everyone."""
+    values = {"name": KEY_NAME, "key": secrets.token_hex(32)}
+    await session.execute(
+        upsert(session, RegisterKey, values, conflict=("name",), update_values=None)
+    )
+    stored = await session.scalar(select(RegisterKey.key).where(RegisterKey.name == KEY_NAME))
+    assert stored is not None
+    return bytes.fromhex(stored)
+
+
+async def record(*, session: AsyncSession, case_id: str, digests: Iterable[str]) -> None:
+    """Remember the senders a report names (as hashes)."""
+    for value in dict.fromkeys(digests):
+        await session.execute(
+            upsert(
+                session,
+                SenderHash,
+                {"case_id": case_id, "digest": value, "created_at": utcnow()},
+                conflict=("case_id", "digest"),
+                update_values=None,
+            )
+        )
+
+
+async def earlier_reports(*, session: AsyncSession, case_id: str) -> list[EarlierReport]:
+    """Other reports naming any sender this one names, oldest first."""
+    mine = select(SenderHash.digest).where(SenderHash.case_id == case_id)
+    statement = (
+        select(Case.id, Case.reference, func.min(Case.created_at))
+        .join(SenderHash, SenderHash.case_id == Case.id)
+        .where(SenderHash.digest.in_(mine.scalar_subquery()), Case.id != case_id)
+        .group_by(Case.id, Case.reference)
+        .order_by(func.min(Case.created_at))
+    )
+    rows = (await session.execute(statement)).all()
+    return [EarlierReport(row[0], row[1], row[2]) for row in rows]
