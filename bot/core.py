@@ -14,8 +14,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.actions import ActionName, ActionRef
-from bot.cards import Actions, Button, Card, Element, Fields, Text
+from bot import home
+from bot.actions import ActionRef
+from bot.cards import Card, Element, Fields, Text
 from bot.cases.board import Board
 from bot.cases.lifecycle import CaseKind
 from bot.cases.receipt import receipt_card
@@ -32,11 +33,9 @@ from bot.storage.repos import cards as bindings
 from bot.storage.repos import cases as cases_repo
 from bot.storage.repos import dedupe
 from bot.storage.repos import files as files_repo
-from bot.storage.repos import sessions as drafts
 
 ABUSE_REPORT = abuse_report.FLOW
 BUSINESS_CASE = business_case.FLOW
-FLOW_TITLES = {ABUSE_REPORT: "Report abusive contact", BUSINESS_CASE: "Social media business case"}
 BIND_PURPOSES = {
     "abuse-triage": "abuse_triage",
     "board": "board_triage",
@@ -271,42 +270,10 @@ class Core:
     # Home and admin.
 
     async def home_card(self, *, actor: Actor) -> Card:
-        """The home screen: start either flow, and any drafts waiting to be finished."""
+        """The home screen for this person, by role (see ``bot.home``)."""
+        roles = self.pack.roles_of(self.identities(actor))
         async with self.db() as s:
-            open_drafts = await drafts.list_open(
-                session=s, platform=actor.platform.value, user_id=actor.user_id
-            )
-        elements: list[Element] = [
-            Text(self.pack.organisation.name, "heading"),
-            Text(
-                "Report abusive, threatening or malicious contact you received because of your "
-                "work, or make the business case for a new social media presence."
-            ),
-        ]
-        for draft in open_drafts:
-            elements.append(
-                Text(
-                    f"You have a draft: {FLOW_TITLES.get(draft.flow, draft.flow)}. "
-                    "Start it again to carry on where you stopped.",
-                    "muted",
-                )
-            )
-        elements.append(
-            Actions(
-                (
-                    Button(
-                        "Report abusive contact",
-                        ActionRef(ActionName.FLOW_START_ABUSE_REPORT).encode(),
-                        "primary",
-                    ),
-                    Button(
-                        "Start a business case",
-                        ActionRef(ActionName.FLOW_START_BUSINESS_CASE).encode(),
-                    ),
-                )
-            )
-        )
-        return Card(title="Staff Safety", elements=tuple(elements), fallback="Staff Safety")
+            return await home.home_card(s, self.pack, actor, roles, self.clock)
 
     async def seen_before(self, key: str) -> bool:
         """Record a platform delivery key; True when it was already processed (a retry)."""

@@ -27,6 +27,7 @@ from bot.handlers.teams import parse
 from bot.handlers.teams.adaptive import render
 from bot.handlers.teams.files import ChatFiles, TeamsFileFetcher, chat_files, connector_token
 from bot.model import Actor, ConversationRef
+from bot.replies import replies_card
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,9 @@ class StaffSafetyBot(TeamsActivityHandler):
                 actor=actor, text=text, conversation=parse.conversation_of(activity)
             )
             card = Card(title="Staff Safety", elements=(Text(message),))
-        else:
+        elif text in ("replies", "suggest a reply"):
+            card = replies_card(self._core.pack)
+        else:  # "home", "help" and anything else: the home card by role
             card = await self._core.home_card(actor=actor)
         await turn_context.send_activity(MessageFactory.attachment(attachment(card)))
 
