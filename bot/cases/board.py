@@ -358,10 +358,7 @@ class Board:
     async def _stale(self, s: AsyncSession, case: CaseRow) -> PressOutcome:
         current = await cases.get(session=s, case_id=case.id) or case
         timeline = await events.timeline(session=s, case_id=case.id)
-        last = next((e for e in reversed(timeline) if e.actor_key != "bot"), None)
-        who = (last.actor_name or "someone else") if last else "someone else"
-        what = last.event.replace("_", " ") if last else "updated"
         return PressOutcome(
             card=await self._board_card(s, current),
-            message=f"{who} already did this first ({what}). Here is the latest card.",
+            message=notify.who_was_first(timeline),
         )

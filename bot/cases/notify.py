@@ -17,6 +17,7 @@ from bot.model import ConversationRef, Platform
 from bot.storage.repos import cards as posted
 from bot.storage.repos import events, outbox
 from bot.storage.repos.cases import CaseRow
+from bot.storage.repos.events import EventRow
 
 
 async def bound_channels(
@@ -107,3 +108,11 @@ async def submitted_from(session: AsyncSession, case: CaseRow) -> ConversationRe
     timeline = await events.timeline(session=session, case_id=case.id)
     stored = timeline[0].detail.get("reply_to") if timeline else None
     return ConversationRef.from_json(stored) if stored else None
+
+
+def who_was_first(timeline: list[EventRow]) -> str:
+    """What the loser of two simultaneous presses is told: who acted first, and what."""
+    last = next((e for e in reversed(timeline) if e.actor_key != "bot"), None)
+    who = (last.actor_name or "someone else") if last else "someone else"
+    what = last.event.replace("_", " ") if last else "updated"
+    return f"{who} already did this first ({what}). Here is the latest card."

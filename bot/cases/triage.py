@@ -244,9 +244,6 @@ class Triage:
     async def _stale(self, s: AsyncSession, case: CaseRow) -> PressOutcome:
         current = await cases.get(session=s, case_id=case.id) or case
         timeline = await events.timeline(session=s, case_id=case.id)
-        last = next((e for e in reversed(timeline) if e.actor_key != "bot"), None)
-        who = (last.actor_name or "someone else") if last else "someone else"
-        what = last.event.replace("_", " ") if last else "updated"
         return PressOutcome(
             card=triage_card(
                 self._pack,
@@ -256,7 +253,7 @@ class Triage:
                     await sender_register.earlier_reports(session=s, case_id=case.id)
                 ),
             ),
-            message=f"{who} already did this first ({what}). Here is the latest card.",
+            message=notify.who_was_first(timeline),
         )
 
     async def _queue_triage_cards(self, s: AsyncSession, case: CaseRow, card: Card) -> None:

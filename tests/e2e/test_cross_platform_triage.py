@@ -6,47 +6,29 @@ import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import aiohttp
 import pytest
-from aiohttp.test_utils import TestServer
 
-from bot.app import create_app
-from bot.policy import load_default_pack
-from bot.policy.organisation import Role
 from bot.storage.repos import cases
 from tests.e2e.test_slack_triage import buttons, submitted_report
 from tests.e2e.test_teams_wire import execute_actions
-from tests.support.bot_fixtures import BotClient, make_settings
+from tests.support.bot_fixtures import BotClient, pack_with_roles, serve_bot, slack_settings
 from tests.support.fake_connector import FakeConnector, card_action_activity, message_activity
-from tests.support.fake_slack import BOT_TOKEN, FakeSlack
-from tests.support.slack_signing import SIGNING_SECRET
+from tests.support.fake_slack import FakeSlack
 
 TEAMS_CHANNEL = "19:triage@thread.tacv2"
+MANAGER_ID = "0b5c3e55-1111-4222-8333-000000000001"
+ADMIN_ID = "0b5c3e55-1111-4222-8333-000000000002"
 
 
 @pytest.fixture
 async def bot(sqlite_url: str, fake_slack: FakeSlack, tmp_path: Path) -> AsyncIterator[BotClient]:
-    pack = load_default_pack()
-    roles = dict(pack.roles)
-    roles["triage_manager"] = Role(
-        label="Triage", members=["slack:U0MANAGER", "teams:0b5c3e55-1111-4222-8333-000000000001"]
+    pack = pack_with_roles(
+        triage_manager=["slack:U0MANAGER", f"teams:{MANAGER_ID}"],
+        admin=["slack:U0ADMIN", f"teams:{ADMIN_ID}"],
     )
-    roles["admin"] = Role(
-        label="Admin", members=["slack:U0ADMIN", "teams:0b5c3e55-1111-4222-8333-000000000002"]
-    )
-    settings = make_settings(
-        DATABASE_URL=sqlite_url,
-        SLACK_BOT_TOKEN=BOT_TOKEN,
-        SLACK_SIGNING_SECRET=SIGNING_SECRET,
-        SLACK_API_URL=fake_slack.api_url,
-        BOT_FILE_STORE=str(tmp_path / "files"),
-    )
-    app = create_app(settings, pack=pack.model_copy(update={"roles": roles}))
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    async with aiohttp.ClientSession() as session:
-        yield BotClient(server, session)
-    await server.close()
+    settings = slack_settings(sqlite_url, fake_slack, tmp_path)
+    async with serve_bot(settings, pack) as client:
+        yield client
 
 
 async def test_the_card_is_in_both_channels_and_a_teams_press_updates_both(
@@ -55,7 +37,7 @@ async def test_the_card_is_in_both_channels_and_a_teams_press_updates_both(
     bind = message_activity(
         "<at>Staff Safety</at> bind abuse-triage",
         service_url=fake_connector.service_url,
-        aad_object_id="0b5c3e55-1111-4222-8333-000000000002",
+        aad_object_id=ADMIN_ID,
         conversation_id=TEAMS_CHANNEL,
         conversation_type="channel",
     )
@@ -72,7 +54,7 @@ async def test_the_card_is_in_both_channels_and_a_teams_press_updates_both(
     press = card_action_activity(
         acknowledge["data"],
         service_url=fake_connector.service_url,
-        aad_object_id="0b5c3e55-1111-4222-8333-000000000001",
+        aad_object_id=MANAGER_ID,
         conversation_id=TEAMS_CHANNEL,
         conversation_type="channel",
     )

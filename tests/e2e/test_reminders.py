@@ -9,13 +9,9 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
-from aiohttp.test_utils import TestServer
 
-from bot.app import REMINDERS, create_app
-from bot.policy import load_default_pack
-from bot.policy.organisation import Role
+from bot.app import REMINDERS
 from bot.storage.repos import cases, events
 from tests.e2e.test_slack_business_case import (
     APPLICANT,
@@ -27,9 +23,9 @@ from tests.e2e.test_slack_business_case import (
 )
 from tests.e2e.test_slack_triage import buttons, press, submitted_report
 from tests.e2e.test_slack_wire import shown
-from tests.support.bot_fixtures import BotClient, make_settings
-from tests.support.fake_slack import BOT_TOKEN, FakeSlack
-from tests.support.slack_signing import SIGNING_SECRET, interaction_body
+from tests.support.bot_fixtures import BotClient, pack_with_roles, serve_bot, slack_settings
+from tests.support.fake_slack import FakeSlack
+from tests.support.slack_signing import interaction_body
 
 SATURDAY_10 = dt.datetime(2026, 11, 21, 10, 0, tzinfo=dt.UTC)  # London is on GMT
 
@@ -54,24 +50,14 @@ def clock() -> Clock:
 async def bot(
     sqlite_url: str, fake_slack: FakeSlack, tmp_path: Path, clock: Clock
 ) -> AsyncIterator[BotClient]:
-    pack = load_default_pack()
-    roles = dict(pack.roles)
-    roles["triage_manager"] = Role(label="Triage", members=["slack:U0MANAGER"])
-    roles["board_member"] = Role(label="Board", members=[f"slack:{BOARD_MEMBER}"])
-    roles["admin"] = Role(label="Admin", members=["slack:U0ADMIN"])
-    settings = make_settings(
-        DATABASE_URL=sqlite_url,
-        SLACK_BOT_TOKEN=BOT_TOKEN,
-        SLACK_SIGNING_SECRET=SIGNING_SECRET,
-        SLACK_API_URL=fake_slack.api_url,
-        BOT_FILE_STORE=str(tmp_path / "files"),
+    pack = pack_with_roles(
+        triage_manager=["slack:U0MANAGER"],
+        board_member=[f"slack:{BOARD_MEMBER}"],
+        admin=["slack:U0ADMIN"],
     )
-    app = create_app(settings, pack=pack.model_copy(update={"roles": roles}), clock=clock)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    async with aiohttp.ClientSession() as session:
-        yield BotClient(server, session)
-    await server.close()
+    settings = slack_settings(sqlite_url, fake_slack, tmp_path)
+    async with serve_bot(settings, pack, clock=clock) as client:
+        yield client
 
 
 async def fire_at(bot: BotClient, clock: Clock, when: dt.datetime) -> int:

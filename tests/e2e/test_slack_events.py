@@ -6,19 +6,14 @@ import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import aiohttp
 import pytest
-from aiohttp.test_utils import TestServer
 
-from bot.app import create_app
-from bot.policy import load_default_pack
-from bot.policy.organisation import Role
 from bot.storage.repos import cases
 from tests.e2e.test_slack_triage import press, submitted_report
 from tests.e2e.test_slack_wire import shown
-from tests.support.bot_fixtures import BotClient, make_settings
-from tests.support.fake_slack import BOT_TOKEN, FakeSlack
-from tests.support.slack_signing import SIGNING_SECRET, interaction_body, signed_headers
+from tests.support.bot_fixtures import BotClient, pack_with_roles, serve_bot, slack_settings
+from tests.support.fake_slack import FakeSlack
+from tests.support.slack_signing import interaction_body, signed_headers
 
 
 def home_opened(event_id: str) -> str:
@@ -86,23 +81,10 @@ async def test_suggest_a_reply_shows_annex_a_with_counts(
 async def bot_by_email(
     sqlite_url: str, fake_slack: FakeSlack, tmp_path: Path
 ) -> AsyncIterator[BotClient]:
-    pack = load_default_pack()
-    roles = dict(pack.roles)
-    roles["triage_manager"] = Role(label="Triage", members=["u0mail@example.org"])
-    roles["admin"] = Role(label="Admin", members=["slack:U0ADMIN"])
-    settings = make_settings(
-        DATABASE_URL=sqlite_url,
-        SLACK_BOT_TOKEN=BOT_TOKEN,
-        SLACK_SIGNING_SECRET=SIGNING_SECRET,
-        SLACK_API_URL=fake_slack.api_url,
-        BOT_FILE_STORE=str(tmp_path / "files"),
-    )
-    app = create_app(settings, pack=pack.model_copy(update={"roles": roles}))
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    async with aiohttp.ClientSession() as session:
-        yield BotClient(server, session)
-    await server.close()
+    pack = pack_with_roles(triage_manager=["u0mail@example.org"], admin=["slack:U0ADMIN"])
+    settings = slack_settings(sqlite_url, fake_slack, tmp_path)
+    async with serve_bot(settings, pack) as client:
+        yield client
 
 
 async def test_a_manager_named_by_email_in_the_pack_may_press(

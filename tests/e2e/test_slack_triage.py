@@ -8,42 +8,23 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
-from aiohttp.test_utils import TestServer
 
-from bot.app import create_app
-from bot.policy import load_default_pack
-from bot.policy.organisation import Role
 from bot.storage.repos import cases, events
 from tests.e2e.test_slack_wire import FULL_REPORT, open_report, shown, submit
-from tests.support.bot_fixtures import BotClient, make_settings
-from tests.support.fake_slack import BOT_TOKEN, FakeSlack
-from tests.support.slack_signing import SIGNING_SECRET, interaction_body, slash_command_body
+from tests.support.bot_fixtures import BotClient, pack_with_roles, serve_bot, slack_settings
+from tests.support.fake_slack import FakeSlack
+from tests.support.slack_signing import interaction_body, slash_command_body
 
 MANAGERS = ("U0MANAGER", "U0OTHERMGR")
 
 
 @pytest.fixture
 async def bot(sqlite_url: str, fake_slack: FakeSlack, tmp_path: Path) -> AsyncIterator[BotClient]:
-    pack = load_default_pack()
-    roles = dict(pack.roles)
-    roles["triage_manager"] = Role(label="Triage", members=[f"slack:{m}" for m in MANAGERS])
-    roles["admin"] = Role(label="Admin", members=["slack:U0ADMIN"])
-    settings = make_settings(
-        DATABASE_URL=sqlite_url,
-        SLACK_BOT_TOKEN=BOT_TOKEN,
-        SLACK_SIGNING_SECRET=SIGNING_SECRET,
-        SLACK_API_URL=fake_slack.api_url,
-        BOT_FILE_STORE=str(tmp_path / "files"),
-    )
-    server = TestServer(
-        create_app(settings, pack=pack.model_copy(update={"roles": roles})), host="127.0.0.1"
-    )
-    await server.start_server()
-    async with aiohttp.ClientSession() as session:
-        yield BotClient(server, session)
-    await server.close()
+    pack = pack_with_roles(triage_manager=[f"slack:{m}" for m in MANAGERS], admin=["slack:U0ADMIN"])
+    settings = slack_settings(sqlite_url, fake_slack, tmp_path)
+    async with serve_bot(settings, pack) as client:
+        yield client
 
 
 def buttons(call_blocks: Any) -> dict[str, str]:

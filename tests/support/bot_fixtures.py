@@ -7,6 +7,7 @@ Teams traffic is answered on the ``serviceUrl`` each activity names: ``fake_conn
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -108,3 +109,38 @@ async def bot(bot_settings: Settings) -> AsyncIterator[BotClient]:
     async with aiohttp.ClientSession() as session:
         yield BotClient(server, session)
     await server.close()
+
+
+def pack_with_roles(**members: list[str]) -> Any:
+    """The default pack with the given role members (``triage_manager=["slack:U1"]``)."""
+    from bot.policy import load_default_pack
+    from bot.policy.organisation import Role
+
+    pack = load_default_pack()
+    roles = dict(pack.roles)
+    for role, identities in members.items():
+        roles[role] = Role(label=roles[role].label if role in roles else role, members=identities)
+    return pack.model_copy(update={"roles": roles})
+
+
+@contextlib.asynccontextmanager
+async def serve_bot(settings: Settings, pack: Any, **options: Any) -> AsyncIterator[BotClient]:
+    """The real bot, served on loopback for one test, with a client session."""
+    server = TestServer(create_app(settings, pack=pack, **options), host="127.0.0.1")
+    await server.start_server()
+    try:
+        async with aiohttp.ClientSession() as session:
+            yield BotClient(server, session)
+    finally:
+        await server.close()
+
+
+def slack_settings(sqlite_url: str, fake_slack: FakeSlack, tmp_path: Path) -> Settings:
+    """Settings for a bot on SQLite whose Slack Web API is the local fake."""
+    return make_settings(
+        DATABASE_URL=sqlite_url,
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_API_URL=fake_slack.api_url,
+        BOT_FILE_STORE=str(tmp_path / "files"),
+    )
