@@ -52,6 +52,9 @@ class ActionName(StrEnum):
     # Approved presences.
     PRESENCE_CHECKED = "presence.checked"
 
+    # The reply helper (seed 002 Annex A).
+    REPLIES_SHOW = "replies.show"
+
 
 class ActionCodecError(ValueError):
     """A button payload that is not one of ours, or was tampered with."""

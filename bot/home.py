@@ -67,6 +67,7 @@ async def home_card(
                 Button(
                     "Start a business case", ActionRef(ActionName.FLOW_START_BUSINESS_CASE).encode()
                 ),
+                Button("Suggest a reply", ActionRef(ActionName.REPLIES_SHOW).encode()),
             )
         )
     )

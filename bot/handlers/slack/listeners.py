@@ -140,7 +140,12 @@ class SlackListeners:
             log.info("ignored an unknown Slack action id=%s", action.get("action_id"))
             return
         actor = actor_from(body)
-        if ref.name in START_ACTIONS:
+        if ref.name is ActionName.REPLIES_SHOW:
+            await client.views_open(
+                trigger_id=body["trigger_id"],
+                view=render_modal(replies_card(self._core.pack), callback_id="replies"),
+            )
+        elif ref.name in START_ACTIONS:
             await self._open_flow(body, client, START_ACTIONS[ref.name])
         elif ref.name in (ActionName.FLOW_BACK, ActionName.FLOW_DISCARD):
             await self._flow_button(ref, actor, body, client)

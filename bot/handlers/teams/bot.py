@@ -141,6 +141,8 @@ class StaffSafetyBot(TeamsActivityHandler):
     async def _route(
         self, ref: ActionRef, actor: Any, data: dict[str, Any], chat: ConversationRef
     ) -> Card:
+        if ref.name is ActionName.REPLIES_SHOW:
+            return replies_card(self._core.pack)
         if ref.name in START_ACTIONS:
             return await self._flow_card(actor, START_ACTIONS[ref.name])
         if ref.name in (ActionName.FLOW_NEXT, ActionName.FLOW_SUBMIT):
