@@ -39,6 +39,7 @@ class ActionName(StrEnum):
     CASE_CLOSE = "case.close"
     CASE_REOPEN = "case.reopen"
     CASE_VIEW_DETAILS = "case.view_details"
+    CASE_VIEW_FULL_CASE = "case.view_full_case"
 
     # Business case support and decision.
     CASE_SUPPORT = "case.support"

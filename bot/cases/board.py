@@ -221,7 +221,7 @@ class Board:
                 )
             if ref.name is ActionName.PRESENCE_CHECKED:
                 return await self._checked(s, case, actor)
-            if ref.name is ActionName.CASE_VIEW_DETAILS or event is None:
+            if ref.name is ActionName.CASE_VIEW_FULL_CASE or event is None:
                 return PressOutcome(details=full_case_card(self._pack, case))
             if ref.version != case.version:
                 return await self._stale(s, case)

@@ -153,7 +153,7 @@ def board_card(
     row.append(
         Button(
             "View full case",
-            ActionRef(ActionName.CASE_VIEW_DETAILS, case.id, case.version).encode(),
+            ActionRef(ActionName.CASE_VIEW_FULL_CASE, case.id, case.version).encode(),
         )
     )
     elements.append(Actions(tuple(row)))
@@ -186,7 +186,7 @@ def support_card(pack: PolicyPack, case: CaseRow) -> Card:
     row.append(
         Button(
             "View full case",
-            ActionRef(ActionName.CASE_VIEW_DETAILS, case.id, case.version).encode(),
+            ActionRef(ActionName.CASE_VIEW_FULL_CASE, case.id, case.version).encode(),
         )
     )
     elements.append(Actions(tuple(row)))

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import re
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -62,19 +62,26 @@ MANAGER = _user(3, "Maria Manager")
 OTHER_MANAGER = _user(4, "Omar Othermanager")
 ADMIN = _user(5, "Ada Admin")
 STRANGER = _user(6, "Sam Stranger")
+BOARD_MEMBER = _user(7, "Bea Boardmember")
 
 
 @contextlib.asynccontextmanager
-async def served_bot(sqlite_url: str, files: Path) -> AsyncIterator[BotClient]:
-    """The real app, Teams in local mode, with a pack whose roles name the test people."""
+async def served_bot(
+    sqlite_url: str, files: Path, *, roles: Mapping[str, Role] | None = None
+) -> AsyncIterator[BotClient]:
+    """The real app, Teams in local mode, with a pack whose roles name the test people.
+
+    ``roles`` adds to (or replaces) the pack's roles, e.g. the board for business cases.
+    """
     pack = load_default_pack()
-    roles = dict(pack.roles)
-    roles["triage_manager"] = Role(
+    merged = dict(pack.roles)
+    merged["triage_manager"] = Role(
         label="Abuse report triage", members=[MANAGER.identity, OTHER_MANAGER.identity]
     )
-    roles["admin"] = Role(label="Bot administrators", members=[ADMIN.identity])
+    merged["admin"] = Role(label="Bot administrators", members=[ADMIN.identity])
+    merged.update(roles or {})
     settings = make_settings(DATABASE_URL=sqlite_url, BOT_FILE_STORE=str(files), TEAMS_APP_ID="")
-    app = create_app(settings, pack=pack.model_copy(update={"roles": roles}))
+    app = create_app(settings, pack=pack.model_copy(update={"roles": merged}))
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
     try:
@@ -187,6 +194,58 @@ def button_titles(card: dict[str, Any]) -> list[str]:
     return [action["title"] for action in execute_actions(card)]
 
 
+def inputs(card: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The card's inputs by id."""
+    return {
+        item["id"]: item for item in card["body"] if str(item.get("type", "")).startswith("Input.")
+    }
+
+
+def is_people_picker(item: dict[str, Any]) -> bool:
+    return "choices.data" in item
+
+
+def filled(card: dict[str, Any], **overrides: str) -> dict[str, str]:
+    """What Teams sends for a page's inputs: ``overrides`` by id, else what each input shows
+    (a prefilled value), else a sensible answer (the first choice; "About <id>" for text).
+
+    A people picker has no choices until the person searches: give it an override.
+    """
+    values: dict[str, str] = {}
+    for input_id, item in inputs(card).items():
+        if input_id in overrides:
+            values[input_id] = overrides[input_id]
+        elif item.get("value"):
+            values[input_id] = str(item["value"])
+        elif is_people_picker(item):
+            raise AssertionError(f"the people picker {input_id!r} needs a value")
+        elif item["type"] == "Input.ChoiceSet":
+            values[input_id] = str(item["choices"][0]["value"])
+        else:
+            values[input_id] = f"About {input_id}"
+    unknown = set(overrides) - set(values)
+    assert not unknown, f"the page has no inputs {sorted(unknown)}; it has {sorted(values)}"
+    return values
+
+
+def alerts(card: dict[str, Any]) -> list[str]:
+    """The text blocks a card highlights (``color: Attention``), as a person reads them."""
+    found: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("type") == "TextBlock" and node.get("color") == "Attention":
+                found.append(teams_shows(node["text"]))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(card)
+    return found
+
+
 # --- the wire ---------------------------------------------------------------------------------
 
 
@@ -260,6 +319,14 @@ class TeamsWire:
         """Submit a flow page with its inputs, as Teams merges them into the submit's data."""
         return await self.press(user, {**submit_data(card), **values})
 
+    async def submit_form(
+        self, user: TeamsUser, form: dict[str, Any], *, conversation: str = "", **values: str
+    ) -> dict[str, Any]:
+        """Submit a form card (a page, or a decision's comments) with every input it shows."""
+        return await self.press(
+            user, {**submit_data(form), **filled(form, **values)}, conversation=conversation
+        )
+
     def keep(self, card: dict[str, Any]) -> dict[str, Any]:
         self.seen.append(card)
         return check_card(card)
@@ -267,6 +334,14 @@ class TeamsWire:
     def sent_cards(self) -> list[dict[str, Any]]:
         """Every card the bot sent or updated on the connector."""
         return [s.card for s in self.connector.sent if s.card is not None]
+
+    def updates_to(self, conversation: str, activity_id: str) -> list[dict[str, Any]]:
+        """Cards that replaced one activity in a conversation (updates in place), in order."""
+        return [
+            s.card
+            for s in self.connector.to_conversation(conversation)
+            if s.operation == "update" and s.activity_id == activity_id and s.card is not None
+        ]
 
     def sends_to(self, conversation: str) -> list[dict[str, Any]]:
         """Cards the bot sent on its own (not replies) to a conversation, in order."""
