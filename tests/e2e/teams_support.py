@@ -23,7 +23,7 @@ from aiohttp.test_utils import TestServer
 from bot.app import create_app
 from bot.policy import load_default_pack
 from bot.policy.organisation import Role
-from bot.storage.repos import outbox
+from bot.storage.repos import cases, events, outbox
 from tests.e2e.test_teams_wire import execute_actions, submit_data
 from tests.renderers.support import teams_shows, validate_adaptive
 from tests.support.bot_fixtures import BotClient, make_settings
@@ -375,3 +375,17 @@ def download_info(connector: FakeConnector, name: str, data: bytes, mime: str) -
 def message_html(text: str = "<p>here you go</p>") -> dict[str, Any]:
     """The HTML copy of the message Teams attaches to every message: not a file."""
     return {"contentType": "text/html", "content": text}
+
+
+async def only_case(bot: BotClient, kind: str) -> Any:
+    """The one case of ``kind`` the test made."""
+    async with bot.core.db() as s:
+        [case] = await cases.list(session=s, kind=kind)
+    return case
+
+
+async def people_events(bot: BotClient, case_id: str) -> list[str]:
+    """The people's events on a case (the bot's own lines left out)."""
+    async with bot.core.db() as s:
+        rows = await events.timeline(session=s, case_id=case_id)
+    return [row.event for row in rows if row.actor_key != "bot"]

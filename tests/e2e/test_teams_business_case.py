@@ -41,6 +41,8 @@ from tests.e2e.teams_support import (
     input_ids,
     inputs,
     is_people_picker,
+    only_case,
+    people_events,
     served_bot,
     shows,
 )
@@ -145,16 +147,11 @@ async def submit_case(wire: TeamsWire) -> dict[str, Any]:
 
 
 async def the_case(bot: BotClient) -> Any:
-    async with bot.core.db() as s:
-        [case] = await cases.list(session=s, kind="business_case")
-    return case
+    return await only_case(bot, "business_case")
 
 
 async def timeline(bot: BotClient, case_id: str) -> list[str]:
-    """The people's events on a case (the bot's own lines left out)."""
-    async with bot.core.db() as s:
-        rows = await events.timeline(session=s, case_id=case_id)
-    return [row.event for row in rows if row.actor_key != "bot"]
+    return await people_events(bot, case_id)
 
 
 async def test_a_whole_case_stopped_and_resumed_is_reviewed_and_submitted(

@@ -24,7 +24,7 @@ from bot.evidence import FileTooLarge
 from bot.handlers.teams.files import TeamsFileFetcher, chat_files
 from bot.model import FileUpload
 from bot.policy import load_default_pack
-from bot.storage.repos import cases, events, sessions
+from bot.storage.repos import events, sessions
 from bot.storage.repos import files as stored_files
 from tests.e2e.teams_support import (
     ADMIN,
@@ -45,6 +45,8 @@ from tests.e2e.teams_support import (
     facts,
     input_ids,
     message_html,
+    only_case,
+    people_events,
     served_bot,
     shows,
 )
@@ -163,16 +165,11 @@ async def submitted_report(wire: TeamsWire) -> tuple[dict[str, Any], dict[str, A
 
 
 async def the_report(bot: BotClient) -> Any:
-    async with bot.core.db() as s:
-        [report] = await cases.list(session=s, kind="abuse_report")
-    return report
+    return await only_case(bot, "abuse_report")
 
 
 async def timeline(bot: BotClient, case_id: str) -> list[str]:
-    """The people's events on a case (the bot's own routing line left out)."""
-    async with bot.core.db() as s:
-        rows = await events.timeline(session=s, case_id=case_id)
-    return [row.event for row in rows if row.actor_key != "bot"]
+    return await people_events(bot, case_id)
 
 
 # --- the reporter's side ----------------------------------------------------------------------
