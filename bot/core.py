@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot import home
 from bot.actions import ActionRef
 from bot.cards import Card, Element, Fields, Text
-from bot.cases.board import Board
+from bot.cases.board import BOARD_ACTIONS, Board
 from bot.cases.lifecycle import CaseKind
 from bot.cases.receipt import receipt_card
 from bot.cases.service import CaseOpened, open_case
@@ -256,12 +256,8 @@ class Core:
         self, *, actor: Actor, ref: ActionRef, inputs: dict[str, Any] | None = None
     ) -> PressOutcome:
         """A press on a case card (or the submit of the form it asked for)."""
-        async with self.db() as s:
-            case = await cases_repo.get(session=s, case_id=ref.subject_id)
-        if case is not None and case.kind == CaseKind.BUSINESS_CASE.value:
-            outcome = await self.board.press(
-                actor=actor, ref=ref, identities=self.identities(actor), inputs=inputs
-            )
+        if ref.name in BOARD_ACTIONS:
+            outcome = await self.board.press(actor=actor, ref=ref, inputs=inputs)
         else:
             outcome = await self.triage.press(actor=actor, ref=ref, inputs=inputs)
         self.on_queued()
@@ -271,7 +267,7 @@ class Core:
 
     async def home_card(self, *, actor: Actor) -> Card:
         """The home screen for this person, by role (see ``bot.home``)."""
-        roles = self.pack.roles_of(self.identities(actor))
+        roles = self.pack.roles_of(actor.identities)
         async with self.db() as s:
             return await home.home_card(s, self.pack, actor, roles, self.clock)
 
@@ -280,16 +276,12 @@ class Core:
         async with self.db.begin() as s:
             return await dedupe.seen_before(session=s, key=key)
 
-    def identities(self, actor: Actor) -> list[str]:
-        """How the pack can name this person: ``platform:user`` and e-mail."""
-        return [value for value in (actor.key, actor.email) if value]
-
     async def admin_command(self, *, actor: Actor, text: str, conversation: ConversationRef) -> str:
         """``bind <purpose>`` in a channel: route that kind of card there. Admins only."""
         words = text.strip().lower().split()
         if len(words) != 2 or words[0] != "bind" or words[1] not in BIND_PURPOSES:
             return ADMIN_HELP
-        if ADMIN_ROLE not in self.pack.roles_of(self.identities(actor)):
+        if ADMIN_ROLE not in self.pack.roles_of(actor.identities):
             return (
                 "Only an administrator named in the policy pack (roles: admin) can bind a "
                 "channel. Ask your administrator to add you."

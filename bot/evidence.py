@@ -77,9 +77,18 @@ async def take_in(
     platform: Platform,
     draft_id: str,
 ) -> Intake:
-    """Fetch, check and store each upload; stop at the first refused file and name it."""
+    """Fetch, check and store each upload; stop at the first refused file and name it.
+
+    A file already attached to this draft (same SHA-256) is not recorded again: resending
+    a page, or attaching the same screenshot twice, gives the same stored file.
+    """
     if len(uploads) > limits.max_files:
         return Intake((), f"Please send at most {limits.max_files} files.")
+    async with db() as s:
+        known = {
+            f.sha256: f.id
+            for f in await stored_files.list_for_session(session=s, session_id=draft_id)
+        }
     accepted: list[str] = []
     for upload in uploads:
         problem = refusal(upload, limits)
@@ -102,14 +111,17 @@ async def take_in(
         if problem is not None:
             return Intake(tuple(accepted), problem)
         saved = await store.save(data=data, name=upload.name, mime_type=_type_of(upload))
-        async with db.begin() as s:
-            row = await stored_files.record(
-                session=s,
-                saved=saved,
-                name=upload.name,
-                mime_type=_type_of(upload),
-                platform=platform.value,
-                session_id=draft_id,
-            )
-        accepted.append(row.id)
+        if saved.sha256 not in known:
+            async with db.begin() as s:
+                row = await stored_files.record(
+                    session=s,
+                    saved=saved,
+                    name=upload.name,
+                    mime_type=_type_of(upload),
+                    platform=platform.value,
+                    session_id=draft_id,
+                )
+            known[saved.sha256] = row.id
+        if known[saved.sha256] not in accepted:
+            accepted.append(known[saved.sha256])
     return Intake(tuple(accepted))

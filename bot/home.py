@@ -105,13 +105,18 @@ async def _queue(session: AsyncSession, actor: Actor, now: dt.datetime) -> list[
     unacknowledged = await cases.list(
         session=session, kind="abuse_report", states=["new"], limit=LIST_LIMIT
     )
-    mine = [
-        c
-        for c in await cases.list(
-            session=session, kind="abuse_report", states=list(OPEN_REPORTS), limit=200
+    mine = (
+        await session.scalars(
+            select(Case.reference)
+            .where(
+                Case.kind == "abuse_report",
+                Case.state.in_(OPEN_REPORTS),
+                Case.assignee_key == actor.key,
+            )
+            .order_by(Case.created_at)
+            .limit(LIST_LIMIT)
         )
-        if c.assignee_key == actor.key
-    ]
+    ).all()
     overdue_ids = select(Reminder.case_id).where(
         Reminder.kind == "check_in", Reminder.status == "pending", Reminder.due_at <= now
     )
@@ -125,7 +130,7 @@ async def _queue(session: AsyncSession, actor: Actor, now: dt.datetime) -> list[
         Fields(
             (
                 ("Not yet acknowledged", _refs([c.reference for c in unacknowledged])),
-                ("Assigned to you", _refs([c.reference for c in mine[:LIST_LIMIT]])),
+                ("Assigned to you", _refs(list(mine))),
                 ("Check-in overdue", _refs(list(overdue))),
             )
         ),

@@ -40,6 +40,11 @@ class Actor:
         """A stable ``platform:user`` string for storage and role lookups."""
         return f"{self.platform.value}:{self.user_id}"
 
+    @property
+    def identities(self) -> list[str]:
+        """How a policy pack can name this person: ``platform:user`` and their e-mail."""
+        return [value for value in (self.key, self.email) if value]
+
     def to_json(self) -> dict[str, Any]:
         return {**asdict(self), "platform": self.platform.value}
 

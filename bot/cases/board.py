@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.actions import ActionName, ActionRef
-from bot.cards import Card, Text, TextInput
+from bot.cards import Button, Card, Text, TextInput
 from bot.cases import notify
 from bot.cases.board_cards import (
     BOARD,
@@ -44,6 +44,20 @@ log = logging.getLogger(__name__)
 
 BOARD_PURPOSE = "board_triage"
 COPY_PURPOSE = "corporate_communications"
+# The actions this module answers; every other case action is an abuse report's (triage).
+BOARD_ACTIONS = frozenset(
+    {
+        ActionName.CASE_SUPPORT,
+        ActionName.CASE_DECLINE_SUPPORT,
+        ActionName.CASE_APPROVE,
+        ActionName.CASE_REJECT,
+        ActionName.CASE_REQUEST_CHANGES,
+        ActionName.CASE_RESUBMIT,
+        ActionName.CASE_WITHDRAW,
+        ActionName.CASE_VIEW_FULL_CASE,
+        ActionName.PRESENCE_CHECKED,
+    }
+)
 FORMS = {CaseEvent.DECLINE_SUPPORT, CaseEvent.APPROVE, CaseEvent.REJECT, CaseEvent.REQUEST_CHANGES}
 TELL_APPLICANT = FORMS
 COMMENTS_LIMIT = 3000
@@ -103,8 +117,6 @@ def decision_form(
         CaseEvent.REJECT: "Reject",
         CaseEvent.REQUEST_CHANGES: "Request changes",
     }[event]
-    from bot.cards import Button
-
     return Card(
         title=f"{title} {case.reference}",
         elements=tuple(fields),
@@ -205,7 +217,6 @@ class Board:
         *,
         actor: Actor,
         ref: ActionRef,
-        identities: list[str],
         inputs: dict[str, Any] | None = None,
     ) -> PressOutcome:
         """A press on a support request, a board card or an applicant's notice."""
@@ -214,7 +225,11 @@ class Board:
             case = await cases.get(session=s, case_id=ref.subject_id)
             if case is None:
                 return PressOutcome(message="This business case could not be found.")
-            if not self._pack.may(ref.name.value, identities, case_roles=case_roles(case, actor)):
+            if case.kind != CaseKind.BUSINESS_CASE.value:
+                return PressOutcome(message="This business case could not be found.")
+            if not self._pack.may(
+                ref.name.value, actor.identities, case_roles=case_roles(case, actor)
+            ):
                 log.info("refused %s on %s for %s", ref.name.value, case.reference, actor.key)
                 return PressOutcome(
                     message="Sorry, you are not able to do that on this business case."

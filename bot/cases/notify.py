@@ -93,21 +93,20 @@ def people(
     ]
 
 
-async def owner_conversation(session: AsyncSession, case: CaseRow) -> ConversationRef:
-    """Where to reach the person who submitted the case: the chat they used, else a DM."""
-    timeline = await events.timeline(session=session, case_id=case.id)
-    stored = timeline[0].detail.get("reply_to") if timeline else None
-    if stored:
-        return ConversationRef.from_json(stored)
-    owner = case.reporter_actor
-    return ConversationRef(owner.platform, user_id=owner.user_id)
-
-
 async def submitted_from(session: AsyncSession, case: CaseRow) -> ConversationRef | None:
     """The conversation the case was submitted from, when it was recorded."""
-    timeline = await events.timeline(session=session, case_id=case.id)
-    stored = timeline[0].detail.get("reply_to") if timeline else None
+    submitted = await events.first(session=session, case_id=case.id)
+    stored = submitted.detail.get("reply_to") if submitted else None
     return ConversationRef.from_json(stored) if stored else None
+
+
+async def owner_conversation(session: AsyncSession, case: CaseRow) -> ConversationRef:
+    """Where to reach the person who submitted the case: the chat they used, else a DM."""
+    conversation = await submitted_from(session, case)
+    if conversation is not None:
+        return conversation
+    owner = case.reporter_actor
+    return ConversationRef(owner.platform, user_id=owner.user_id)
 
 
 def who_was_first(timeline: list[EventRow]) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from bot.cases import notify
 from bot.model import ConversationRef, Platform
 from bot.policy import PolicyPack
 from bot.policy.organisation import Contact
@@ -72,16 +73,15 @@ def reach(
 
 
 def _person(identity: str, reply_to: ConversationRef | None) -> ConversationRef | None:
-    """A pack identity as a direct-message target (Teams needs the tenant's service URL)."""
+    """A pack identity (``slack:U…`` or ``teams:<id>``) as a direct-message target.
+
+    E-mail identities cannot be messaged in chat; Teams needs the tenant's service URL,
+    taken from the conversation the report came from.
+    """
     platform, _, user_id = identity.partition(":")
-    if platform == "slack" and user_id:
-        return ConversationRef(Platform.SLACK, user_id=user_id)
-    if platform == "teams" and user_id and reply_to and reply_to.platform is Platform.TEAMS:
-        return ConversationRef(
-            Platform.TEAMS,
-            user_id=user_id,
-            service_url=reply_to.service_url,
-            tenant_id=reply_to.tenant_id,
-            bot_id=reply_to.bot_id,
-        )
-    return None
+    if platform not in ("slack", "teams") or not user_id:
+        return None
+    if platform == "teams" and (reply_to is None or reply_to.platform is not Platform.TEAMS):
+        return None
+    found = notify.people([user_id], Platform(platform), reply_to)
+    return found[0] if found else None

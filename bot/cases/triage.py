@@ -138,7 +138,7 @@ class Triage:
             if case is None or case.kind != CaseKind.ABUSE_REPORT.value:
                 return PressOutcome(message="This report could not be found.")
             if not self._pack.may(
-                ref.name.value, self._identities(actor), case_roles=case_roles(case, actor)
+                ref.name.value, actor.identities, case_roles=case_roles(case, actor)
             ):
                 log.info("refused %s on %s for %s", ref.name.value, case.reference, actor.key)
                 return PressOutcome(
@@ -286,9 +286,6 @@ class Triage:
             card=card_to_json(notice_card(self._pack, notice, case.reference)),
             dedupe_key=f"notice:{case.id}:{notice}:{case.version}",
         )
-
-    def _identities(self, actor: Actor) -> list[str]:
-        return [value for value in (actor.key, actor.email) if value]
 
 
 def _detail(inputs: dict[str, Any]) -> dict[str, Any]:

@@ -124,3 +124,14 @@ def test_every_state_is_reachable_from_the_initial_state() -> None:
 def test_abuse_state_changes_are_exactly_the_domain_graph() -> None:
     changes = {(a, b) for (a, _), b in TRANSITIONS[CaseKind.ABUSE_REPORT].items() if a != b}
     assert changes == ABUSE_GRAPH
+
+
+def test_every_case_action_has_exactly_one_handler() -> None:
+    from bot.actions import ActionName
+    from bot.cases.board import BOARD_ACTIONS
+
+    abuse_events = {e for (_, e) in TRANSITIONS[CaseKind.ABUSE_REPORT]}
+    triage = {EVENT_ACTIONS[e] for e in abuse_events} | {ActionName.CASE_VIEW_DETAILS}
+    case_actions = {a for a in ActionName if a.value.startswith(("case.", "presence."))}
+    assert triage.isdisjoint(BOARD_ACTIONS)
+    assert triage | BOARD_ACTIONS == case_actions

@@ -17,16 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-import aiohttp
-from aiohttp.test_utils import TestServer
-
-from bot.app import create_app
 from bot.policy import load_default_pack
 from bot.policy.organisation import Role
 from bot.storage.repos import cases, events, outbox
 from tests.e2e.test_teams_wire import execute_actions, submit_data
 from tests.renderers.support import teams_shows, validate_adaptive
-from tests.support.bot_fixtures import BotClient, make_settings
+from tests.support.bot_fixtures import BotClient, make_settings, serve_bot
 from tests.support.fake_connector import FakeConnector, card_action_activity, message_activity
 
 T = TypeVar("T")
@@ -81,14 +77,8 @@ async def served_bot(
     merged["admin"] = Role(label="Bot administrators", members=[ADMIN.identity])
     merged.update(roles or {})
     settings = make_settings(DATABASE_URL=sqlite_url, BOT_FILE_STORE=str(files), TEAMS_APP_ID="")
-    app = create_app(settings, pack=pack.model_copy(update={"roles": merged}))
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    try:
-        async with aiohttp.ClientSession() as session:
-            yield BotClient(server, session)
-    finally:
-        await server.close()
+    async with serve_bot(settings, pack.model_copy(update={"roles": merged})) as client:
+        yield client
 
 
 async def eventually(probe: Callable[[], T | None], *, within: float = 10.0) -> T:

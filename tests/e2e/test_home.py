@@ -6,7 +6,9 @@ import json
 
 from slack_sdk.models.views import View
 
+from bot.model import Actor, Platform
 from bot.policy import load_default_pack
+from bot.storage.repos import cases
 from tests.e2e.test_slack_events import home_opened
 from tests.e2e.test_slack_triage import bot as bot  # managers U0MANAGER, U0OTHERMGR
 from tests.e2e.test_slack_triage import submitted_report
@@ -42,6 +44,17 @@ async def test_the_reporter_sees_their_report_and_a_manager_the_queue(
     assert "The open queue" in queue and "Not yet acknowledged" in queue
     assert "AB-2026-0001" in queue
     assert "The register" not in queue
+    async with bot.core.db.begin() as s:
+        [report] = await cases.list(session=s, kind="abuse_report")
+        await cases.update(
+            session=s,
+            case_id=report.id,
+            expected_version=report.version,
+            state="acknowledged",
+            assignee=Actor(Platform.SLACK, "U0OTHERMGR"),
+        )
+    assigned = await open_home(bot, fake_slack, "U0OTHERMGR", 3)
+    assert "Assigned to you\\nAB-2026-0001" in assigned, "the field shows the assigned report"
 
 
 async def test_teams_home_and_replies_are_valid_cards(

@@ -28,8 +28,12 @@ class SlackFileFetcher:
         self._max = max_bytes
 
     def _trusted(self, url: str) -> bool:
-        host = urlsplit(url).hostname or ""
-        return host == self._api_host or any(
+        """Slack's own file hosts over https, or the configured API host (a fake in tests)."""
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        if host == self._api_host:
+            return True
+        return parts.scheme == "https" and any(
             host == allowed or host.endswith("." + allowed) for allowed in SLACK_FILE_HOSTS
         )
 

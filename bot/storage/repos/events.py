@@ -139,6 +139,13 @@ async def timeline(
     return [to_row(EventRow, row) for row in rows]
 
 
+async def first(*, session: AsyncSession, case_id: str) -> EventRow | None:
+    """A case's first event (its submission), without reading the rest of the timeline."""
+    statement = select(CaseEvent).where(CaseEvent.case_id == case_id, CaseEvent.seq == 1)
+    row = await session.scalar(fresh(statement))
+    return to_row(EventRow, row) if row else None
+
+
 def verify_chain(events: Iterable[EventRow]) -> bool:
     """True if a complete timeline (internal events included) is intact and in order."""
     prev_hash = GENESIS_HASH
