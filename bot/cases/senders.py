@@ -37,7 +37,21 @@ _PHONE = re.compile(r"^[+(]?[\d][\d\s().-]{6,}$")
 
 
 def normalise(sender: str, region: str = DEFAULT_REGION) -> str:
-    """One canonical spelling of a sender, or "" when nothing is left to match on."""
+    """One canonical spelling of a sender, or "" when nothing is left to match on.
+
+    Each pass can uncover something the last one stripped around (``/<?`` loses its query,
+    then its bracket), so passes repeat until the spelling stops changing.
+    """
+    text = _normalise_once(sender, region)
+    for _ in range(8):
+        again = _normalise_once(text, region)
+        if again == text:
+            break
+        text = again
+    return text
+
+
+def _normalise_once(sender: str, region: str) -> str:
     text = sender.strip().strip("<>\"'").strip()
     if not text:
         return ""
