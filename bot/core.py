@@ -8,6 +8,7 @@ cards people see. It imports no platform SDK.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -24,7 +25,7 @@ from bot.cases.service import CaseOpened, open_case
 from bot.cases.triage import PressOutcome, Triage
 from bot.evidence import Fetch, take_in
 from bot.flows import abuse_report, business_case
-from bot.flows.engine import Draft, FlowDone, FlowEngine, FlowView
+from bot.flows.engine import Draft, FlowDone, FlowEngine, FlowError, FlowView
 from bot.flows.spec import StepKind
 from bot.model import Actor, ConversationRef, FileUpload
 from bot.policy import PolicyPack
@@ -41,6 +42,7 @@ BIND_PURPOSES = {
     "board": "board_triage",
     "corporate-communications": "corporate_communications",
 }
+log = logging.getLogger(__name__)
 ADMIN_ROLE = "admin"
 ADMIN_HELP = (
     "Run this in the channel to bind: `bind abuse-triage` (reports come here), `bind board` "
@@ -88,7 +90,13 @@ class Core:
     # Flows.
 
     async def start_flow(self, *, actor: Actor, flow: str) -> FlowView:
-        """Start or resume ``flow`` for the person."""
+        """Start or resume ``flow`` for the person, if the pack lets them start it."""
+        if not self.pack.may(f"flow.start.{flow}", actor.identities):
+            log.info("refused flow.start.%s for %s", flow, actor.key)
+            raise FlowError(
+                "This organisation has not opened this for you here. Please speak to your "
+                "line manager or the communications team."
+            )
         return await self.flows.start(actor=actor, flow=flow)
 
     async def answer_page(

@@ -61,6 +61,7 @@ BOARD_ACTIONS = frozenset(
 FORMS = {CaseEvent.DECLINE_SUPPORT, CaseEvent.APPROVE, CaseEvent.REJECT, CaseEvent.REQUEST_CHANGES}
 TELL_APPLICANT = FORMS
 COMMENTS_LIMIT = 3000
+NAME_OR_URL_LIMIT = 500
 
 
 def case_roles(case: CaseRow, actor: Actor) -> set[str]:
@@ -105,7 +106,7 @@ def decision_form(
             TextInput(
                 id="name_or_url",
                 label="Name or web address of the new presence",
-                max_length=500,
+                max_length=NAME_OR_URL_LIMIT,
                 initial=str(values.get("name_or_url") or ""),
                 hint="As it will appear on the register of approved sites.",
                 error=errors.get("name_or_url"),
@@ -128,14 +129,23 @@ def decision_form(
 
 def check_decision(event: CaseEvent, values: dict[str, Any]) -> dict[str, str]:
     """Errors by field for a decision form."""
-    errors = {}
+    errors = {
+        field: "Please answer with text."
+        for field in ("comments", "name_or_url")
+        if values.get(field) is not None and not isinstance(values[field], str)
+    }
+    if errors:
+        return errors
     comments = str(values.get("comments") or "").strip()
     if event is not CaseEvent.APPROVE and not comments:
         errors["comments"] = "Please give your reasons: the applicant will see them."
     if len(comments) > COMMENTS_LIMIT:
         errors["comments"] = f"Please keep this to {COMMENTS_LIMIT:,} characters."
-    if event is CaseEvent.APPROVE and not str(values.get("name_or_url") or "").strip():
+    name = str(values.get("name_or_url") or "").strip()
+    if event is CaseEvent.APPROVE and not name:
         errors["name_or_url"] = "Please give the name or web address for the register."
+    if len(name) > NAME_OR_URL_LIMIT:
+        errors["name_or_url"] = f"Please keep this to {NAME_OR_URL_LIMIT:,} characters."
     return errors
 
 

@@ -98,12 +98,16 @@ def form_card(
     )
 
 
-def _as_list(value: Any) -> list[str]:
+def _as_list(value: Any) -> list[Any]:
+    """Lists stay lists and Teams' comma-joined strings are split; any other value is kept
+    as it came, so ``check`` refuses it on its field instead of recording ``str(value)``."""
     if isinstance(value, list | tuple):
-        return [str(v) for v in value if v not in (None, "")]
+        return [v for v in value if v not in (None, "")]
     if value in (None, ""):
         return []
-    return [part.strip() for part in str(value).split(",") if part.strip()]
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return [value]
 
 
 def normalise(pack: PolicyPack, event: CaseEvent, values: dict[str, Any]) -> dict[str, Any]:
@@ -120,9 +124,26 @@ def normalise(pack: PolicyPack, event: CaseEvent, values: dict[str, Any]) -> dic
         elif isinstance(field, ChoiceInput):
             items = _as_list(value)
             out[field.id] = items[0] if items else ""
+        elif value is None:
+            out[field.id] = ""
         else:
-            out[field.id] = "" if value is None else str(value).strip()
+            out[field.id] = value.strip() if isinstance(value, str) else value
     return out
+
+
+def _wrong_type(value: Any) -> bool:
+    """Anything but text, or a list of text, is not an answer a form can give."""
+    if isinstance(value, list):
+        return not all(isinstance(v, str) for v in value)
+    return not isinstance(value, str)
+
+
+def _type_errors(pack: PolicyPack, event: CaseEvent, values: dict[str, Any]) -> dict[str, str]:
+    return {
+        field.id: "Please answer with text or the options shown."
+        for field in form_inputs(pack, event)
+        if field.id in values and _wrong_type(values[field.id])
+    }
 
 
 def _required(value: Any) -> bool:
@@ -131,7 +152,9 @@ def _required(value: Any) -> bool:
 
 def check(pack: PolicyPack, event: CaseEvent, values: dict[str, Any]) -> dict[str, str]:
     """Errors by field id for a submitted form; empty when it can be recorded."""
-    errors: dict[str, str] = {}
+    errors = _type_errors(pack, event, values)
+    if errors:
+        return errors
     policy = pack.abuse_report
     asks: list[tuple[str, Ask]] = []
     if event is CaseEvent.ASSIGN and not _required(values.get("assignee")):
