@@ -35,8 +35,10 @@ def page_metadata(view: FlowView) -> str:
     return f"{view.draft.id}{METADATA_SEPARATOR}{view.page.id}"
 
 
-def parse_metadata(metadata: str) -> tuple[str, str]:
+def parse_metadata(metadata: object) -> tuple[str, str]:
     """Split ``page_metadata`` output; raises ValueError on anything else."""
+    if not isinstance(metadata, str):
+        raise ValueError("not a flow page")
     draft_id, _, page_id = metadata.partition(METADATA_SEPARATOR)
     if not draft_id or not page_id:
         raise ValueError("not a flow page")
@@ -80,6 +82,20 @@ def page_card(view: FlowView, *, file_hint: str = "") -> Card:
     )
 
 
+def saved_card() -> Card:
+    """What "stop for now" shows: the draft was saved with the last page, nothing is lost."""
+    return Card(
+        title="Your draft is saved",
+        elements=(
+            Text(
+                "Your answers so far are saved. You can carry on at any time: run the "
+                "command again and you will start where you stopped."
+            ),
+        ),
+        cancel_label="Close",
+    )
+
+
 def _nav(name: ActionName, label: str, view: FlowView, style: Any = "default") -> Button:
     return Button(label, _ref(name, view), style)
 
@@ -103,8 +119,8 @@ def _step_elements(
                     hint=step.hint,
                     multiline=step.kind is StepKind.LONG_TEXT,
                     required=step.required,
-                    max_length=step.max_length,
-                    initial=str(value or ""),
+                    max_length=step.limit,
+                    initial=_text(value),
                     error=error,
                 ),
             )
@@ -139,7 +155,7 @@ def _step_elements(
                     label=step.label,
                     hint=step.hint,
                     required=step.required,
-                    initial=str(value or ""),
+                    initial=_text(value),
                     error=error,
                 ),
             )
@@ -211,9 +227,14 @@ def _answer_text(step: Step, value: Any) -> str:
     return ", ".join(shown) or "Not given"
 
 
+def _text(value: Any) -> str:
+    """An answer shown back in its box: text as typed; a value of the wrong type not at all."""
+    return value if isinstance(value, str) else ""
+
+
 def _as_tuple(value: Any) -> tuple[str, ...]:
-    if value is None or value == "":
-        return ()
+    if isinstance(value, str):
+        return (value,) if value else ()
     if isinstance(value, list | tuple):
-        return tuple(str(v) for v in value)
-    return (str(value),)
+        return tuple(v for v in value if isinstance(v, str))
+    return ()

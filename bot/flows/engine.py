@@ -15,8 +15,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.flows.spec import FlowSpec, Page, Step, StepKind, is_blank, validate
+from bot.flows.answers import normalise
+from bot.flows.spec import FlowSpec, Page, Step, StepKind, validate
 from bot.model import Actor
+from bot.storage.repos import files as stored_files
 from bot.storage.repos import sessions as drafts
 
 Completion = Callable[[AsyncSession, "Draft", Actor, Mapping[str, Any]], Awaitable[Any]]
@@ -176,8 +178,8 @@ class FlowEngine:
             if current.id != page_id:
                 return FlowView(draft=_draft(row), spec=spec, page=current)
             answers = dict(row.answers or {})
-            answers.update(_normalise(current, values, answers))
-            errors = _errors(current, answers)
+            answers.update(normalise(current, values, answers))
+            errors = _errors(current, answers) or await _foreign_files(s, row.id, current, answers)
             if errors:
                 return FlowView(
                     draft=_with(row, answers=answers), spec=spec, page=current, errors=errors
@@ -321,37 +323,6 @@ def _page_of(spec: FlowSpec, row: Any) -> Page:
         return spec.visible_pages(row.answers or {})[0]
 
 
-def _normalise(page: Page, values: Mapping[str, Any], answers: Mapping[str, Any]) -> dict[str, Any]:
-    """Bring platform values to one shape: text stripped, lists for multi-valued steps."""
-    visible = page.visible_steps({**answers, **values})
-    out: dict[str, Any] = {}
-    for step in visible:
-        if not step.takes_answer:
-            continue
-        value = values.get(step.id)
-        if step.kind is StepKind.FILES and value is None:
-            # No new files this time: keep the ones already attached (a modal cannot
-            # show files attached earlier, so an empty file field must not erase them).
-            out[step.id] = list(answers.get(step.id) or [])
-        elif step.kind in (StepKind.MULTI_CHOICE, StepKind.PEOPLE, StepKind.FILES):
-            items = _as_list(value)
-            out[step.id] = [str(v) for v in items if not is_blank(v)]
-        elif step.kind is StepKind.CONFIRM:
-            out[step.id] = "yes" if value not in (None, "", False, [], "false", "no") else ""
-        else:
-            out[step.id] = "" if value is None else str(value).strip()
-    return out
-
-
-def _as_list(value: Any) -> list[Any]:
-    """Lists stay lists; Teams sends multiple choices as one comma-separated string."""
-    if isinstance(value, list | tuple):
-        return list(value)
-    if is_blank(value):
-        return []
-    return [part.strip() for part in str(value).split(",")] if isinstance(value, str) else [value]
-
-
 def _errors(page: Page, answers: Mapping[str, Any]) -> dict[str, str]:
     errors = {}
     for step in page.visible_steps(answers):
@@ -359,6 +330,21 @@ def _errors(page: Page, answers: Mapping[str, Any]) -> dict[str, str]:
         if error:
             errors[step.id] = error
     return errors
+
+
+async def _foreign_files(
+    s: AsyncSession, draft_id: str, page: Page, answers: Mapping[str, Any]
+) -> dict[str, str]:
+    """A files answer may only name files received and stored for this draft."""
+    steps = [step for step in page.visible_steps(answers) if step.kind is StepKind.FILES]
+    if not steps:
+        return {}
+    stored = {f.id for f in await stored_files.list_for_session(session=s, session_id=draft_id)}
+    return {
+        step.id: "These files were not received. Please attach them again."
+        for step in steps
+        if any(item not in stored for item in answers.get(step.id) or [])
+    }
 
 
 def _drop_hidden(spec: FlowSpec, answers: dict[str, Any]) -> dict[str, Any]:

@@ -10,6 +10,7 @@ modal view (Slack) or an Adaptive Card (Teams). Nothing here does I/O.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -36,6 +37,15 @@ class StepKind(StrEnum):
 
 YES, NO = "yes", "no"
 YES_NO_OPTIONS: tuple[tuple[str, str], ...] = ((YES, "Yes"), (NO, "No"))
+
+# Free text is limited on the server whatever the client does: a pack that gives a text step
+# no max_length gets the longest a Slack or Teams text box takes.
+DEFAULT_TEXT_LIMIT = 3000
+TEXT_KINDS = frozenset({StepKind.TEXT, StepKind.LONG_TEXT})
+LIST_KINDS = frozenset({StepKind.MULTI_CHOICE, StepKind.PEOPLE, StepKind.FILES})
+# A person is named by a platform id (Slack ``U…``, a Teams AAD object id or ``29:…`` id).
+PERSON_ID = re.compile(r"[A-Za-z0-9:_.@-]{1,200}")
+MAX_PEOPLE = 10
 
 
 @dataclass(frozen=True)
@@ -88,6 +98,13 @@ class Step:
     @property
     def choices(self) -> tuple[tuple[str, str], ...]:
         return YES_NO_OPTIONS if self.kind is StepKind.YES_NO else self.options
+
+    @property
+    def limit(self) -> int | None:
+        """The longest text answer accepted: the pack's, or the default for free text."""
+        if self.max_length is not None:
+            return self.max_length
+        return DEFAULT_TEXT_LIMIT if self.kind in TEXT_KINDS else None
 
 
 @dataclass(frozen=True)
@@ -162,12 +179,40 @@ def required(step: Step, value: Any) -> str | None:
     return None
 
 
+# What a person is told when a platform sent the wrong type of value for a step.
+WRONG_TYPE = {
+    StepKind.TEXT: "Please type your answer as text.",
+    StepKind.LONG_TEXT: "Please type your answer as text.",
+    StepKind.CHOICE: "Please choose one of the options shown.",
+    StepKind.YES_NO: "Please choose one of the options shown.",
+    StepKind.MULTI_CHOICE: "Please choose one of the options shown.",
+    StepKind.PEOPLE: "Please choose a person from the list.",
+    StepKind.DATE: "Please give a date as day, month and year.",
+    StepKind.FILES: "Please attach your files with the file field.",
+    StepKind.CONFIRM: "Please confirm to continue.",
+}
+
+
+def answer_type(step: Step, value: Any) -> str | None:
+    """Text where text is asked for, a list of texts for lists: never a number or an object.
+
+    Slack and Teams only ever send strings (and lists of them); anything else was not typed
+    by a person, and is refused on the field rather than stored as ``str(value)``.
+    """
+    if value is None or not step.takes_answer:
+        return None
+    if step.kind in LIST_KINDS:
+        fits = isinstance(value, list | tuple) and all(isinstance(v, str) for v in value)
+    else:
+        fits = isinstance(value, str)
+    return None if fits else WRONG_TYPE[step.kind]
+
+
 def max_length(step: Step, value: Any) -> str | None:
     """Text no longer than the step allows, naming the limit."""
-    if step.max_length is not None and isinstance(value, str) and len(value) > step.max_length:
-        return (
-            f"Please keep this to {step.max_length:,} characters or fewer (it is {len(value):,})."
-        )
+    limit = step.limit
+    if limit is not None and isinstance(value, str) and len(value) > limit:
+        return f"Please keep this to {limit:,} characters or fewer (it is {len(value):,})."
     return None
 
 
@@ -182,6 +227,24 @@ def one_of(step: Step, value: Any) -> str | None:
     return None
 
 
+def confirmed(step: Step, value: Any) -> str | None:
+    """A confirmation is "yes" or nothing: nothing else counts as agreeing."""
+    if step.kind is StepKind.CONFIRM and not is_blank(value) and value != YES:
+        return WRONG_TYPE[StepKind.CONFIRM]
+    return None
+
+
+def person_ids(step: Step, value: Any) -> str | None:
+    """People are platform ids, as the people pickers give them, and only a few of them."""
+    if step.kind is not StepKind.PEOPLE or not isinstance(value, list | tuple):
+        return None
+    if len(value) > MAX_PEOPLE:
+        return f"Please choose up to {MAX_PEOPLE} people."
+    if not all(isinstance(v, str) and PERSON_ID.fullmatch(v) for v in value):
+        return WRONG_TYPE[StepKind.PEOPLE]
+    return None
+
+
 def iso_date(step: Step, value: Any) -> str | None:
     """Dates as ``YYYY-MM-DD``, not in the future."""
     if step.kind is not StepKind.DATE or is_blank(value):
@@ -189,13 +252,40 @@ def iso_date(step: Step, value: Any) -> str | None:
     try:
         day = dt.date.fromisoformat(str(value))
     except ValueError:
+        day = None
+    if day is None or day.isoformat() != value:  # only YYYY-MM-DD, as the date pickers send
         return "Please give a date as day, month and year."
     if day > dt.date.today() + dt.timedelta(days=1):
         return "This date is in the future. Please check it."
     return None
 
 
-DEFAULT_VALIDATORS: tuple[Validator, ...] = (required, max_length, one_of, iso_date)
+DEFAULT_VALIDATORS: tuple[Validator, ...] = (
+    answer_type,
+    required,
+    max_length,
+    one_of,
+    confirmed,
+    person_ids,
+    iso_date,
+)
+
+
+# Characters no keyboard types: C0 controls but tab and newlines, DEL, and lone surrogates
+# (JSON can carry them; UTF-8 and PostgreSQL text cannot, so they could not be stored).
+UNTYPEABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+
+def typed(value: Any) -> Any:
+    """Text with the characters no person can type taken out; lists of text likewise.
+
+    Anything else is returned as it is (the validators refuse what is of the wrong type).
+    """
+    if isinstance(value, str):
+        return UNTYPEABLE.sub("", value)
+    if isinstance(value, list):
+        return [UNTYPEABLE.sub("", v) if isinstance(v, str) else v for v in value]
+    return value
 
 
 def is_blank(value: Any) -> bool:

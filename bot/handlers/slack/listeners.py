@@ -8,6 +8,7 @@ puts a message on the wrong field; ``update`` shows the next page.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import Any
 
@@ -17,7 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.actions import ActionCodecError, ActionName, ActionRef
 from bot.cards import Card, Text
 from bot.core import ABUSE_REPORT, BUSINESS_CASE, Core
-from bot.flows.cards import page_card, parse_metadata
+from bot.flows.cards import page_card, parse_metadata, saved_card
 from bot.flows.engine import FlowError, FlowView
 from bot.handlers.slack.blockkit import render_errors, render_message, render_modal
 from bot.handlers.slack.blockkit_text import escape_mrkdwn
@@ -39,6 +40,9 @@ START_ACTIONS = {
     ActionName.FLOW_START_ABUSE_REPORT: ABUSE_REPORT,
     ActionName.FLOW_START_BUSINESS_CASE: BUSINESS_CASE,
 }
+FLOW_BUTTONS = frozenset(
+    {ActionName.FLOW_BACK, ActionName.FLOW_DISCARD, ActionName.FLOW_RESUME, ActionName.FLOW_CANCEL}
+)
 
 
 class SlackListeners:
@@ -147,7 +151,7 @@ class SlackListeners:
             )
         elif ref.name in START_ACTIONS:
             await self._open_flow(body, client, START_ACTIONS[ref.name])
-        elif ref.name in (ActionName.FLOW_BACK, ActionName.FLOW_DISCARD):
+        elif ref.name in FLOW_BUTTONS:
             await self._flow_button(ref, actor, body, client)
         elif ref.name.value.startswith(("case.", "presence.")):
             await self._case_button(ref, await self._people.with_email(actor), body, client)
@@ -209,17 +213,29 @@ class SlackListeners:
     async def _flow_button(
         self, ref: ActionRef, actor: Any, body: dict[str, Any], client: AsyncWebClient
     ) -> None:
+        """A draft's button: in its modal the modal changes; elsewhere (resume) one opens."""
         try:
-            if ref.name is ActionName.FLOW_BACK:
-                card = page_card(await self._core.back(actor=actor, draft_id=ref.subject_id))
-            else:
-                card = await self._core.discard(actor=actor, draft_id=ref.subject_id)
+            card = await self._flow_card(ref, actor)
         except FlowError as error:
             card = _message_card("Sorry", error.message)
         view = body.get("view") or {}
-        await client.views_update(
-            view_id=view.get("id"), hash=view.get("hash"), view=self._modal(card)
-        )
+        if view.get("id"):
+            await client.views_update(
+                view_id=view.get("id"), hash=view.get("hash"), view=self._modal(card)
+            )
+        else:
+            await client.views_open(trigger_id=body.get("trigger_id", ""), view=self._modal(card))
+
+    async def _flow_card(self, ref: ActionRef, actor: Any) -> Card:
+        """Back, discard, resume (the draft's page) or stop for now (the draft is kept)."""
+        if ref.name is ActionName.FLOW_BACK:
+            return page_card(await self._core.back(actor=actor, draft_id=ref.subject_id))
+        if ref.name is ActionName.FLOW_DISCARD:
+            return await self._core.discard(actor=actor, draft_id=ref.subject_id)
+        view = await self._core.flows.show(draft_id=ref.subject_id, actor=actor)  # owner only
+        if ref.name is ActionName.FLOW_CANCEL:
+            return saved_card()
+        return page_card(dataclasses.replace(view, resumed=True))
 
     async def admin_command(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         """``/staff-safety bind abuse-triage|board|corporate-communications`` in a channel."""

@@ -34,5 +34,5 @@ def setup_slack(
     if settings.socket_mode:
         mount_socket_mode(app, bolt, _secret(settings.slack_app_token))
     if _secret(settings.slack_signing_secret):
-        mount_http(app, bolt)
+        mount_http(app, bolt, signing_secret=_secret(settings.slack_signing_secret))
     return SlackMessenger(client)

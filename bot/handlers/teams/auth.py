@@ -14,16 +14,35 @@ from __future__ import annotations
 from typing import Any
 
 from botbuilder.integration.aiohttp import ConfigurationBotFrameworkAuthentication
-from botbuilder.schema import Activity
+from botbuilder.schema import Activity, CallerIdConstants
 from botframework.connector.aio import ConnectorClient
 from botframework.connector.auth import (
     AuthenticateRequestResult,
+    AuthenticationConstants,
     BotFrameworkAuthentication,
     ClaimsIdentity,
     ConnectorFactory,
     UserTokenClient,
 )
 from botframework.connector.skills import BotFrameworkClient
+
+# Setting any one of these switches botbuilder from its built-in public cloud settings to
+# "parameterized" ones, where every setting not given is None (and then, for instance, no
+# token's issuer matches, so every request is refused). An override therefore starts from
+# the public cloud's values and changes only what it names.
+PUBLIC_CLOUD: dict[str, Any] = {
+    "TO_CHANNEL_FROM_BOT_LOGIN_URL": AuthenticationConstants.TO_CHANNEL_FROM_BOT_LOGIN_URL_PREFIX,
+    "TO_CHANNEL_FROM_BOT_OAUTH_SCOPE": AuthenticationConstants.TO_CHANNEL_FROM_BOT_OAUTH_SCOPE,
+    "TO_BOT_FROM_CHANNEL_TOKEN_ISSUER": AuthenticationConstants.TO_BOT_FROM_CHANNEL_TOKEN_ISSUER,
+    "OAUTH_URL": AuthenticationConstants.OAUTH_URL,
+    "TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL": (
+        AuthenticationConstants.TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL
+    ),
+    "TO_BOT_FROM_EMULATOR_OPENID_METADATA_URL": (
+        AuthenticationConstants.TO_BOT_FROM_EMULATOR_OPENID_METADATA_URL
+    ),
+    "CALLER_ID": CallerIdConstants.public_azure_channel,
+}
 
 
 class _TeamsConfiguration:
@@ -110,10 +129,11 @@ def build_authentication(
 ) -> CachingAuthentication:
     """Authentication for the configured app id (empty: local mode, no token check).
 
-    ``overrides`` are passed to botbuilder's configuration (for example
-    ``TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL`` to point key discovery at a local fake).
+    ``overrides`` are passed to botbuilder's configuration on top of the public cloud's
+    values (for example ``TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL`` and
+    ``TO_BOT_FROM_EMULATOR_OPENID_METADATA_URL`` to point key discovery at a local fake).
     """
     configuration = _TeamsConfiguration(app_id, password, tenant_id)
-    for name, value in overrides.items():
+    for name, value in ({**PUBLIC_CLOUD, **overrides} if overrides else {}).items():
         setattr(configuration, name, value)
     return CachingAuthentication(ConfigurationBotFrameworkAuthentication(configuration))

@@ -9,19 +9,20 @@ attached while a report waits on its evidence page; a press on a card is an
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import uuid
 from http import HTTPStatus
 from typing import Any
 
-from botbuilder.core import BotAdapter, MessageFactory, TurnContext
+from botbuilder.core import BotAdapter, InvokeResponse, MessageFactory, TurnContext
 from botbuilder.core.teams import TeamsActivityHandler
 from botbuilder.schema import AdaptiveCardInvokeResponse, Attachment
 
 from bot.actions import ActionCodecError, ActionName, ActionRef
 from bot.cards import Card, Text
 from bot.core import ABUSE_REPORT, BUSINESS_CASE, Core
-from bot.flows.cards import page_card, parse_metadata
+from bot.flows.cards import page_card, parse_metadata, saved_card
 from bot.flows.engine import FlowDone, FlowError, FlowView
 from bot.handlers.teams import parse
 from bot.handlers.teams.adaptive import render
@@ -32,6 +33,8 @@ from bot.replies import replies_card
 log = logging.getLogger(__name__)
 
 CARD_TYPE = "application/vnd.microsoft.card.adaptive"
+ERROR_TYPE = "application/vnd.microsoft.error"
+CARD_ACTION = "adaptiveCard/action"
 FILE_HINT = "In Teams, attach the files to your next message in this chat."
 COMMAND_FLOWS = {
     "report abuse": ABUSE_REPORT,
@@ -43,6 +46,9 @@ START_ACTIONS = {
     ActionName.FLOW_START_ABUSE_REPORT: ABUSE_REPORT,
     ActionName.FLOW_START_BUSINESS_CASE: BUSINESS_CASE,
 }
+FLOW_BUTTONS = frozenset(
+    {ActionName.FLOW_BACK, ActionName.FLOW_DISCARD, ActionName.FLOW_RESUME, ActionName.FLOW_CANCEL}
+)
 RESERVED_KEYS = {"action", "metadata"}
 NO_DRAFT_FOR_FILES = (
     "Thank you. Files can only be added while a report's evidence page is open, so nothing "
@@ -95,13 +101,27 @@ class StaffSafetyBot(TeamsActivityHandler):
         except FlowError as error:
             return Card(title="Sorry", elements=(Text(error.message),))
         if view is not None:
-            return page_card(view, file_hint=FILE_HINT)
+            return _page(view)
         home = await self._core.home_card(actor=actor)
         return Card(
             title=home.title,
             elements=(Text(NO_DRAFT_FOR_FILES), *home.elements),
             fallback=home.fallback,
         )
+
+    async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
+        """Invokes: a card press is answered below; a malformed press gets a 400 (botbuilder
+        would fail on it with a 500); an invoke this bot does not use (a task module, a
+        messaging extension) is acknowledged and ignored, as an unknown button is."""
+        activity = turn_context.activity
+        if activity.name == CARD_ACTION and not parse.is_card_action(activity.value):
+            log.info("refused a malformed Teams card action")
+            return _error_response(HTTPStatus.BAD_REQUEST, "BadRequest", "Malformed card action")
+        response = await super().on_invoke_activity(turn_context)
+        if response is None or response.status == HTTPStatus.NOT_IMPLEMENTED:
+            log.info("ignored a Teams invoke the bot does not use: %s", str(activity.name)[:80])
+            return InvokeResponse(status=int(HTTPStatus.OK))
+        return _plain_error(response)
 
     async def on_adaptive_card_invoke(
         self, turn_context: TurnContext, invoke_value: Any
@@ -152,16 +172,24 @@ class StaffSafetyBot(TeamsActivityHandler):
                 actor=actor, draft_id=draft_id, page_id=page_id, values=values, reply_to=chat
             )
             return self._result_card(result)
-        if ref.name is ActionName.FLOW_BACK:
-            return page_card(
-                await self._core.back(actor=actor, draft_id=ref.subject_id), file_hint=FILE_HINT
-            )
-        if ref.name is ActionName.FLOW_DISCARD:
-            return await self._core.discard(actor=actor, draft_id=ref.subject_id)
+        if ref.name in FLOW_BUTTONS:
+            return await self._flow_button(ref, actor)
         if ref.name.value.startswith(("case.", "presence.")):
             return await self._case(ref, actor, data)
         log.info("no Teams route yet for action %s", ref.name)
         return Card(title="Staff Safety", elements=(Text("That is not available yet."),))
+
+    async def _flow_button(self, ref: ActionRef, actor: Actor) -> Card:
+        """Back, discard, resume (the draft's page) or stop for now (the draft is kept)."""
+        draft_id = ref.subject_id
+        if ref.name is ActionName.FLOW_BACK:
+            return _page(await self._core.back(actor=actor, draft_id=draft_id))
+        if ref.name is ActionName.FLOW_DISCARD:
+            return await self._core.discard(actor=actor, draft_id=draft_id)
+        view = await self._core.flows.show(draft_id=draft_id, actor=actor)  # the owner's only
+        if ref.name is ActionName.FLOW_CANCEL:
+            return saved_card()
+        return _page(dataclasses.replace(view, resumed=True))
 
     async def _case(self, ref: ActionRef, actor: Any, data: dict[str, Any]) -> Card:
         """A case card press: its form, the details, an edit, or the refreshed card."""
@@ -170,7 +198,7 @@ class StaffSafetyBot(TeamsActivityHandler):
             actor=actor, ref=ref, inputs=inputs if "metadata" in data else None
         )
         if outcome.flow is not None:  # "Edit and resubmit": the submitted case, prefilled
-            return page_card(outcome.flow, file_hint=FILE_HINT)
+            return _page(outcome.flow)
         card = outcome.form or outcome.details or outcome.card
         if card is None:
             return Card(title="Staff Safety", elements=(Text(outcome.message or ""),))
@@ -184,14 +212,12 @@ class StaffSafetyBot(TeamsActivityHandler):
 
     def _result_card(self, result: FlowView | FlowDone) -> Card:
         if isinstance(result, FlowView):
-            return page_card(result, file_hint=FILE_HINT)
+            return _page(result)
         return self._core.done_card(result)
 
     async def _flow_card(self, actor: Any, flow: str) -> Card:
         try:
-            return page_card(
-                await self._core.start_flow(actor=actor, flow=flow), file_hint=FILE_HINT
-            )
+            return _page(await self._core.start_flow(actor=actor, flow=flow))
         except FlowError as error:
             return Card(title="Sorry", elements=(Text(error.message),))
 
@@ -221,6 +247,35 @@ async def on_turn_error(turn_context: TurnContext, error: Exception) -> None:
         "Sorry, something went wrong and nothing was changed. Please try again in a minute. "
         f"If it keeps happening, quote reference {correlation}."
     )
+
+
+def _page(view: FlowView) -> Card:
+    """A flow page as a card; a refused page also lists its errors at the top.
+
+    A card over Teams' size limit loses its last elements, and a page of long answers can
+    be that big: the list at the top names every field to fix even then.
+    """
+    card = page_card(view, file_hint=FILE_HINT)
+    notes = tuple(
+        Text(f"{field.label}: {field.error}", "alert") for field in card.inputs if field.error
+    )
+    return dataclasses.replace(card, elements=(*notes, *card.elements)) if notes else card
+
+
+def _error_response(status: HTTPStatus, code: str, message: str) -> InvokeResponse:
+    """A Universal Actions error response, as plain JSON."""
+    value = {"code": code, "message": message}
+    body = {"statusCode": int(status), "type": ERROR_TYPE, "value": value}
+    return InvokeResponse(status=int(status), body=body)
+
+
+def _plain_error(response: InvokeResponse) -> InvokeResponse:
+    """botbuilder's own error bodies hold an ``Exception``, which no JSON writer can write."""
+    error = getattr(response.body, "value", None)
+    if not isinstance(error, BaseException):
+        return response
+    code, *message = [str(arg) for arg in error.args] or ["Error"]
+    return _error_response(HTTPStatus(response.status), code, " ".join(message))
 
 
 def _card_response(card: Card) -> AdaptiveCardInvokeResponse:

@@ -12,6 +12,7 @@ from typing import Any
 
 from botbuilder.schema import Activity
 
+from bot.flows.spec import typed
 from bot.model import Actor, ConversationRef, Platform
 
 _MENTION = re.compile(r"<at>.*?</at>", re.IGNORECASE | re.DOTALL)
@@ -24,8 +25,8 @@ def actor_of(activity: Activity) -> Actor:
     user_id = (getattr(sender, "aad_object_id", None) or getattr(sender, "id", "")) or ""
     return Actor(
         platform=Platform.TEAMS,
-        user_id=str(user_id),
-        display_name=str(getattr(sender, "name", "") or ""),
+        user_id=typed(str(user_id)),
+        display_name=typed(str(getattr(sender, "name", "") or "")),
     )
 
 
@@ -56,12 +57,22 @@ def is_personal(activity: Activity) -> bool:
 
 
 def execute_data(value: Any) -> dict[str, Any]:
-    """The ``data`` of an ``Action.Execute`` press, with the inputs Teams merged into it."""
+    """The ``data`` of an ``Action.Execute`` press, with the inputs Teams merged into it.
+
+    Characters no one can type are taken out of its text (``bot.flows.spec.typed``).
+    """
     action = getattr(value, "action", None)
     data = getattr(action, "data", None) if action is not None else None
     if data is None and isinstance(value, dict):
         data = (value.get("action") or {}).get("data")
-    return dict(data) if isinstance(data, dict) else {}
+    if not isinstance(data, dict):
+        return {}
+    return {str(key): typed(value) for key, value in data.items()}
+
+
+def is_card_action(value: Any) -> bool:
+    """True when an ``adaptiveCard/action`` invoke carries ``{"action": {...}}`` as Teams sends."""
+    return isinstance(value, dict) and isinstance(value.get("action"), dict)
 
 
 def _tenant(activity: Activity) -> str:

@@ -49,7 +49,7 @@ def mount(
                 activity, request.headers.get("Authorization", "")
             )
         except Exception as error:  # botbuilder raises several kinds for bad tokens
-            log.info("Teams request refused: %s", type(error).__name__)
+            log.info("Teams request refused: %s (%s)", type(error).__name__, str(error)[:160])
             return web.json_response({"error": "unauthorized"}, status=401)
         response = await adapter.process_activity(authenticated, activity, bot.on_turn)
         if response is None:
@@ -81,7 +81,7 @@ async def _activity(request: web.Request) -> Activity:
         raise web.HTTPUnsupportedMediaType(text="expected application/json")
     try:
         body = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
         raise web.HTTPBadRequest(text="body is not JSON") from None
     if not isinstance(body, dict):
         raise web.HTTPBadRequest(text="body is not an activity")
