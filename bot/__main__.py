@@ -1,5 +1,5 @@
 """Command line: ``python -m bot serve | db upgrade | check-pack | manifest | teams-package |
-export | evidence-pack | report``.
+export | evidence-pack | report | keys | audit verify | hold | purge``.
 
 ``serve`` applies migrations, says which platforms are on (and which variables would turn
 the others on), and serves until stopped.
@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bot.cases.lifecycle import AbuseState, BusinessCaseState
+from bot.records import cli as records
 
 log = logging.getLogger("bot")
 
@@ -74,6 +75,14 @@ def _parser() -> argparse.ArgumentParser:
         "--month", type=_month, metavar="YYYY-MM", help="the last of 12 months (default: this)"
     )
     report.add_argument("--out", type=Path, required=True, help="the HTML file to write")
+    keys = commands.add_parser("keys", help="the data key that encrypts report text at rest")
+    keys.add_argument(
+        "action",
+        choices=["generate", "rotate", "status"],
+        help="print a new key | reseal everything with the newest key | count values per key",
+    )
+    keys.add_argument("--batch-size", type=int, default=200, help="rows per transaction (rotate)")
+    records.add_commands(commands)  # audit verify, hold, purge
     return parser
 
 
@@ -149,6 +158,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(export_case(reference=args.reference, fmt=args.fmt, out=args.out))
     if args.command == "evidence-pack":
         return _evidence_pack(parser, args)
+    if args.command in records.COMMANDS:
+        return records.run(args)
     if args.command == "report":
         from bot.register.monthly import monthly_report
 
@@ -157,6 +168,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from bot.config import Settings
 
     settings = Settings()
+    if args.command == "keys":
+        return _keys(settings, args.action, args.batch_size)
     if args.command == "teams-package":
         return _teams_package(settings, args.out)
     if args.command == "db":
@@ -172,6 +185,18 @@ async def _upgrade(url: str) -> None:
     await upgrade(url)
 
 
+def _keys(settings: object, action: str, batch_size: int) -> int:
+    from bot import keys
+    from bot.config import Settings
+
+    assert isinstance(settings, Settings)
+    if action == "generate":
+        return keys.generate()
+    if action == "rotate":
+        return asyncio.run(keys.rotate(settings, batch_size=max(1, batch_size)))
+    return asyncio.run(keys.status(settings))
+
+
 def _teams_package(settings: object, out: Path) -> int:
     from bot.packaging import build_teams_package
 
@@ -185,6 +210,23 @@ def _teams_package(settings: object, out: Path) -> int:
     return 0
 
 
+def _data_key_opens(settings: object) -> bool:
+    """Say whether report text is encrypted at rest; False (after saying why) when
+    ``BOT_DATA_KEY`` is malformed or cannot open what is stored."""
+    from bot.config import Settings
+    from bot.keys import check_data_key
+    from bot.storage.crypto import BadDataKey, DataKeyError
+
+    assert isinstance(settings, Settings)
+    try:
+        print(settings.encryption_status(), flush=True)
+        asyncio.run(check_data_key(settings))
+    except (BadDataKey, DataKeyError) as error:
+        print(f"Cannot start: {error}", file=sys.stderr, flush=True)
+        return False
+    return True
+
+
 def _serve(settings: object) -> int:
     from aiohttp import web
 
@@ -196,6 +238,8 @@ def _serve(settings: object) -> int:
     asyncio.run(_upgrade(settings.database_url))
     for line in settings.platform_status():
         print(line, flush=True)
+    if not _data_key_opens(settings):
+        return 1
     print(f"Policy pack: {pack.organisation.name}", flush=True)
     web.run_app(
         create_app(settings, pack=pack),

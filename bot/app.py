@@ -64,9 +64,10 @@ def create_app(
     """
     metrics = Metrics()
     app = web.Application(middlewares=[metrics.middleware], client_max_size=64 * 1024 * 1024)
-    engine = create_engine(settings.database_url)
+    cipher = settings.data_cipher()
+    engine = create_engine(settings.database_url, cipher=cipher)
     db = session_factory(engine)
-    files = FileStore(settings.bot_file_store)
+    files = FileStore(settings.bot_file_store, cipher=cipher)
     core = Core(pack=pack or load_policy(settings), db=db, files=files)
     if clock is not None:
         core.clock = clock

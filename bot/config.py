@@ -2,6 +2,8 @@
 
 See ARCHITECTURE.md "Interfaces". Secrets are ``SecretStr`` so they never appear in logs,
 reprs or error messages; call ``.get_secret_value()`` only where the secret is used.
+``BOT_DATA_KEY`` is parsed where it is used (:meth:`Settings.data_cipher`), so a mistyped key
+raises :class:`~bot.storage.crypto.BadDataKey`, whose message never holds the key.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from pathlib import Path
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.storage.crypto import DataCipher, parse_key
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/bot.db"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
@@ -33,6 +37,28 @@ class Settings(BaseSettings):
     bot_policy_pack: Path | None = Field(default=None, alias="BOT_POLICY_PACK")
     port: int = Field(default=3978, alias="PORT", ge=1, le=65535)
     bot_file_store: Path = Field(default=Path("./data/files"), alias="BOT_FILE_STORE")
+    bot_data_key: SecretStr | None = Field(default=None, alias="BOT_DATA_KEY")
+
+    def data_cipher(self) -> DataCipher | None:
+        """The keys of ``BOT_DATA_KEY`` (newest first), or ``None`` when it is unset.
+
+        Raises:
+            BadDataKey: it holds something that is not a key.
+        """
+        key = self.bot_data_key
+        return parse_key(key.get_secret_value() if key is not None else None)
+
+    def encryption_status(self) -> str:
+        """One human line: is personal free text encrypted at rest, and with which key."""
+        cipher = self.data_cipher()
+        if cipher is None:
+            return (
+                "Encryption at rest: off (report text and evidence stored as given). "
+                "Set BOT_DATA_KEY (python -m bot keys generate) to turn it on."
+            )
+        older = len(cipher.key_ids) - 1
+        also = f"; {older} older key(s) still open old data" if older else ""
+        return f"Encryption at rest: on, new data sealed with key {cipher.primary_id}{also}"
 
     @property
     def slack_enabled(self) -> bool:

@@ -67,7 +67,7 @@ async def export_case(*, reference: str, fmt: str, out: Path | None) -> int:
     if missing:
         print(f"No database at {missing} (set DATABASE_URL).", file=sys.stderr)
         return 1
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.database_url, cipher=settings.data_cipher())
     try:
         async with session_factory(engine)() as session:
             doc = await load_document(session, pack, reference.strip(), datetime.now(UTC))

@@ -53,7 +53,7 @@ async def open_context(settings: Settings | None = None) -> AsyncIterator[Contex
     missing = _missing_sqlite_file(settings.database_url)
     if missing:
         raise NoDatabase(f"No database at {missing} (set DATABASE_URL).")
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.database_url, cipher=settings.data_cipher())
     try:
         yield Context(settings=settings, pack=pack, db=session_factory(engine))
     finally:

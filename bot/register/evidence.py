@@ -124,7 +124,9 @@ async def evidence_pack(*, reference: str, out: Path, now: datetime | None = Non
                 doc = await load_document(session, context.pack, reference, now)
                 timeline = await events.timeline(session=session, case_id=case.id)
                 evidence = await files.list_for_case(session=session, case_id=case.id)
-            store = FileStore(context.settings.bot_file_store)
+            store = FileStore(
+                context.settings.bot_file_store, cipher=context.settings.data_cipher()
+            )
     except NoDatabase as error:
         return fail(str(error))
     except SQLAlchemyError as error:

@@ -9,7 +9,9 @@ the write lock, see :mod:`bot.storage.engine`; a long one would stall the bot).
 Each page is one statement: the acknowledge and close times and the number of evidence
 files come from correlated subqueries on indexed columns, not one query per case. Only
 the answers the register shows are pulled out of the JSON ``data`` (never the reporter's
-name or the free-text description), so personal data does not even reach memory.
+name or the free-text description), so personal data does not even reach memory. With
+``BOT_DATA_KEY`` set each answer comes out of the JSON sealed and is opened by its column type
+(:class:`~bot.storage.types.SealedText`).
 """
 
 from __future__ import annotations
@@ -19,11 +21,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, func, or_, select, type_coerce
 from sqlalchemy import case as when_then
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.storage.tables import Case, CaseEvent, StoredFile
+from bot.storage.types import SealedText
 
 PAGE_SIZE = 500
 #: Answers the register shows: each is a choice or a short text, never free narrative.
@@ -78,7 +81,9 @@ def _columns() -> list[Any]:
         (Case.state == "closed", _event_time("close", func.max)),
         else_=None,
     )
-    answers = [Case.data[key].as_string().label(f"a_{key}") for key in ANSWERS]
+    answers = [
+        type_coerce(Case.data[key].as_string(), SealedText()).label(f"a_{key}") for key in ANSWERS
+    ]
     return [
         Case.id,
         Case.reference,

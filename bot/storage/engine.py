@@ -14,7 +14,10 @@ not just speed:
 
 The price of ``BEGIN IMMEDIATE`` is that SQLite transactions run one at a time, so keep them
 short: never hold a session open across a call to Slack or Teams (that is what the outbox
-is for). No engine is kept at module level: the app factory creates one and passes it on.
+is for). As they run one at a time anyway, a SQLite file gets one pooled connection per
+process: transactions queue for it in order instead of polling the lock (see
+``_sqlite_engine``), so never open a second session while one is in use. No engine is
+kept at module level: the app factory creates one and passes it on.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
+
+from bot.storage.crypto import DataCipher, install
 
 DEFAULT_URL = "sqlite+aiosqlite:///./data/bot.db"
 SQLITE_BUSY_TIMEOUT_MS = 5000
@@ -61,12 +66,16 @@ def normalise_url(url: str) -> URL:
     raise ValueError(f"unsupported database URL scheme {parsed.drivername!r}")
 
 
-def create_engine(url: str = DEFAULT_URL, **options: Any) -> AsyncEngine:
+def create_engine(
+    url: str = DEFAULT_URL, *, cipher: DataCipher | None = None, **options: Any
+) -> AsyncEngine:
     """Create the async engine for ``url``.
 
     Args:
         url: the database URL (see :func:`normalise_url`). For a SQLite file the parent
             directory is created.
+        cipher: the data key (``Settings.data_cipher()``) that seals personal free text at
+            rest; ``None`` stores it as given (and cannot read sealed values).
         options: extra keyword arguments for SQLAlchemy's ``create_async_engine``.
 
     Returns:
@@ -74,9 +83,12 @@ def create_engine(url: str = DEFAULT_URL, **options: Any) -> AsyncEngine:
     """
     parsed = normalise_url(url)
     if parsed.get_backend_name() == "sqlite":
-        return _sqlite_engine(parsed, **options)
-    options.setdefault("pool_pre_ping", True)
-    return _create_async_engine(parsed, **options)
+        engine = _sqlite_engine(parsed, **options)
+    else:
+        options.setdefault("pool_pre_ping", True)
+        engine = _create_async_engine(parsed, **options)
+    install(engine, cipher)
+    return engine
 
 
 def _sqlite_engine(url: URL, **options: Any) -> AsyncEngine:
@@ -84,6 +96,14 @@ def _sqlite_engine(url: URL, **options: Any) -> AsyncEngine:
     in_memory = database in ("", ":memory:") or "mode=memory" in database
     if not in_memory and not database.startswith("file:"):
         Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    if not in_memory:
+        # Every transaction takes the write lock (BEGIN IMMEDIATE, below), so a second
+        # connection never works alongside the first: it only waits in SQLite's busy
+        # handler, which sleeps in steps of up to 100 ms while the lock may be free, and
+        # fails with "database is locked" after busy_timeout. One connection, waited for in
+        # turn in the pool's queue, wastes no time and fails no request in a burst.
+        options.setdefault("pool_size", 1)
+        options.setdefault("max_overflow", 0)
     engine = _create_async_engine(url, **options)
 
     @event.listens_for(engine.sync_engine, "connect")

@@ -7,7 +7,10 @@ concurrency rules (versions, claims, the hash chain) stay in one place.
 
 Conventions: string ids are 32-hex UUIDs, integer ids autoincrement, every datetime is an
 aware UTC datetime (:class:`~bot.storage.types.UTCDateTime`), and JSON columns hold the
-``to_json()`` forms of the neutral model types.
+``to_json()`` forms of the neutral model types. Columns that hold personal free text (answers,
+drafts, timeline details, queued cards, evidence file names) are
+:class:`~bot.storage.types.SealedJSON` / :class:`~bot.storage.types.SealedText`: encrypted at
+rest when ``BOT_DATA_KEY`` is set.
 """
 
 from __future__ import annotations
@@ -26,11 +29,12 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from bot.storage.types import UTCDateTime
+from bot.storage.types import SealedJSON, SealedText, UTCDateTime
 
 # Stable constraint names, so later migrations (and SQLite batch mode) can refer to them.
 NAMING_CONVENTION = {
@@ -40,6 +44,9 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+# The ``prev_hash`` of a timeline's first event, and the head of an empty timeline.
+GENESIS_HASH = "0" * 64
 
 # SQLite only autoincrements an ``INTEGER PRIMARY KEY``; PostgreSQL gets a 64-bit identity.
 AutoId = BigInteger().with_variant(Integer(), "sqlite")
@@ -78,10 +85,18 @@ class Case(Base):
     reporter: Mapped[dict[str, Any]]
     assignee_key: Mapped[str | None] = mapped_column(Key)
     assignee: Mapped[dict[str, Any] | None]
-    data: Mapped[dict[str, Any]]
+    data: Mapped[dict[str, Any]] = mapped_column(SealedJSON)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     closed_at: Mapped[datetime | None]
+    # The timeline's head (its last event's number and hash), moved on by every append, so
+    # an event cut off the end of the chain is noticed (``python -m bot audit verify``).
+    chain_seq: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    chain_hash: Mapped[str] = mapped_column(
+        String(64), default=GENESIS_HASH, server_default=GENESIS_HASH
+    )
+    # A per-case legal hold (``python -m bot hold REF --on``): never purged while it is on.
+    legal_hold: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class CaseEvent(Base):
@@ -99,7 +114,7 @@ class CaseEvent(Base):
     event: Mapped[str] = mapped_column(Name)
     from_state: Mapped[str | None] = mapped_column(Name)
     to_state: Mapped[str | None] = mapped_column(Name)
-    detail: Mapped[dict[str, Any]]
+    detail: Mapped[dict[str, Any]] = mapped_column(SealedJSON)
     internal: Mapped[bool] = mapped_column(Boolean)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
@@ -114,7 +129,7 @@ class CaseVersion(Base):
     id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"))
     number: Mapped[int] = mapped_column(Integer)
-    data: Mapped[dict[str, Any]]
+    data: Mapped[dict[str, Any]] = mapped_column(SealedJSON)
     created_at: Mapped[datetime]
     created_by: Mapped[str] = mapped_column(Key)
 
@@ -151,7 +166,7 @@ class FlowSession(Base):
     user_id: Mapped[str] = mapped_column(Key)
     flow: Mapped[str] = mapped_column(Name)
     step: Mapped[str] = mapped_column(Name)
-    answers: Mapped[dict[str, Any]]
+    answers: Mapped[dict[str, Any]] = mapped_column(SealedJSON)
     history: Mapped[list[Any]]
     status: Mapped[str] = mapped_column(String(16))
     case_id: Mapped[str | None] = mapped_column(ForeignKey("cases.id"))
@@ -203,7 +218,7 @@ class OutboxMessage(Base):
     platform: Mapped[str] = mapped_column(String(16))
     operation: Mapped[str] = mapped_column(String(16))
     target: Mapped[dict[str, Any]]
-    card: Mapped[dict[str, Any]]
+    card: Mapped[dict[str, Any]] = mapped_column(SealedJSON)
     case_id: Mapped[str | None] = mapped_column(ForeignKey("cases.id"))
     card_purpose: Mapped[str | None] = mapped_column(Name)
     dedupe_key: Mapped[str | None] = mapped_column(Key, unique=True)
@@ -252,7 +267,7 @@ class StoredFile(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     case_id: Mapped[str | None] = mapped_column(ForeignKey("cases.id"))
     session_id: Mapped[str | None] = mapped_column(String(32))
-    name: Mapped[str] = mapped_column(Text)
+    name: Mapped[str] = mapped_column(SealedText)
     mime_type: Mapped[str] = mapped_column(String(255))
     size: Mapped[int] = mapped_column(BigInteger)
     sha256: Mapped[str] = mapped_column(String(64))
@@ -306,6 +321,28 @@ class SenderHash(Base):
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"))
     digest: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime]
+
+
+class PurgeRecord(Base):
+    """A case or draft deleted under the pack's retention rules; kept after the purge.
+
+    ``pending_files`` lists the file-store paths still to remove once the deleting
+    transaction has committed; it is emptied (and ``files_removed_at`` set) when they are
+    gone, so a purge interrupted between the two is finished by the next run.
+    """
+
+    __tablename__ = "purge_log"
+    __table_args__ = (Index("ix_purge_log_reference", "reference"),)
+
+    id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
+    reference: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(Name)
+    closed_at: Mapped[datetime | None]
+    purged_at: Mapped[datetime]
+    file_count: Mapped[int] = mapped_column(Integer)
+    purged_by: Mapped[str] = mapped_column(Key)
+    pending_files: Mapped[list[Any]]
+    files_removed_at: Mapped[datetime | None]
 
 
 class ProcessedEvent(Base):

@@ -33,6 +33,9 @@ CORE_MODULES = [
     "bot.storage.repos.cases",
     "bot.storage.repos.outbox",
     "bot.config",
+    "bot.records.audit",
+    "bot.records.hold",
+    "bot.records.purge",
 ]
 
 BLOCKER = f"""
@@ -117,6 +120,7 @@ def test_settings_read_exactly_the_documented_variables(monkeypatch: object) -> 
         "BOT_POLICY_PACK",
         "PORT",
         "BOT_FILE_STORE",
+        "BOT_DATA_KEY",
     }
 
 

@@ -49,7 +49,8 @@ async def test_sqlite_parent_directory_is_created(tmp_path: Path) -> None:
 
 
 async def test_sqlite_connections_use_wal_busy_timeout_and_foreign_keys(tmp_path: Path) -> None:
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/bot.db")
+    # The bot keeps one connection per SQLite file; a pool of two shows every new one is set up.
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/bot.db", pool_size=2)
     try:
         async with engine.connect() as first:
             await _assert_configured(first)

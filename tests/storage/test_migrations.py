@@ -26,6 +26,7 @@ TABLES = {
     "presences",
     "register_keys",
     "sender_hashes",
+    "purge_log",
 }
 
 

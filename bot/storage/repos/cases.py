@@ -46,6 +46,7 @@ class CaseRow:
     created_at: datetime
     updated_at: datetime
     closed_at: datetime | None
+    legal_hold: bool = False
 
     @property
     def reporter_actor(self) -> Actor:
@@ -105,6 +106,17 @@ async def create(
 async def get(*, session: AsyncSession, case_id: str) -> CaseRow | None:
     """The case with this id, or ``None``."""
     case = await session.scalar(fresh(select(Case).where(Case.id == case_id)))
+    return to_row(CaseRow, case) if case else None
+
+
+async def get_locked(*, session: AsyncSession, case_id: str) -> CaseRow | None:
+    """The case with this id, its row locked until the transaction ends, or ``None``.
+
+    ``SELECT … FOR UPDATE`` on PostgreSQL (SQLite transactions are exclusive already). Work
+    on a case's reminders or outbox rows locks the case first, as a press does, so two
+    transactions never wait for each other in a circle.
+    """
+    case = await session.scalar(fresh(select(Case).where(Case.id == case_id).with_for_update()))
     return to_row(CaseRow, case) if case else None
 
 
@@ -179,7 +191,35 @@ async def next_reference(*, session: AsyncSession, prefix: str, year: int) -> st
         update_values={"last": ReferenceCounter.last + 1},
     ).returning(ReferenceCounter.last)
     number = (await session.execute(statement)).scalar_one()
+    return format_reference(prefix, year, number)
+
+
+def format_reference(prefix: str, year: int, number: int) -> str:
+    """The reference of the ``number``-th case under ``prefix`` in ``year``: ``AB-2026-0042``."""
     return f"{prefix}-{year}-{number:04d}"
+
+
+async def issued_references(*, session: AsyncSession) -> builtins.list[tuple[str, int, int]]:
+    """Every counter as ``(prefix, year, last number handed out)``."""
+    statement = select(ReferenceCounter.prefix, ReferenceCounter.year, ReferenceCounter.last)
+    rows = await session.execute(statement.order_by(ReferenceCounter.prefix, ReferenceCounter.year))
+    return [(row.prefix, row.year, row.last) for row in rows]
+
+
+async def set_legal_hold(*, session: AsyncSession, case_id: str, on: bool) -> bool:
+    """Put a case on legal hold or lift it; True if that changed anything.
+
+    The case's ``version`` stays as it is: a hold is not a step in the lifecycle, and cards
+    already posted keep working. The caller records who and why on the timeline.
+    """
+    statement = (
+        sql_update(Case)
+        .where(Case.id == case_id, Case.legal_hold == (not on))
+        .values(legal_hold=on)
+        .execution_options(synchronize_session=False)
+    )
+    result = await session.execute(statement)
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
 async def add_version(

@@ -3,27 +3,30 @@
 The timeline is the record an organisation may have to show to an investigator, so it is
 tamper-evident: each event stores the hash of the one before it and its own hash over that
 ``prev_hash`` plus the canonical JSON of the event. Changing, removing or reordering any
-stored event breaks every hash after it, which :func:`verify_chain` detects. There is
-deliberately no update or delete here.
+stored event breaks every hash after it, which :func:`verify_chain` detects. The case row
+keeps the chain's head (the last event's number and hash), and each append continues from
+that head rather than from whatever event is last now, so an event cut off the end is a gap
+too (``python -m bot audit verify`` in :mod:`bot.records.audit` names it). There is
+deliberately no update or delete here; a purge under the retention rules deletes a case's
+timeline whole, with the case.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.storage.repos._common import fresh, to_row
-from bot.storage.tables import Case, CaseEvent
+from bot.storage.tables import GENESIS_HASH, Case, CaseEvent
 from bot.storage.types import utcnow
-
-GENESIS_HASH = "0" * 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,21 +98,18 @@ async def append(
     """Add an event to the end of a case's timeline, numbering and hashing it.
 
     The case row is locked (``SELECT … FOR UPDATE`` on PostgreSQL; SQLite transactions are
-    already exclusive) so two appends to one case cannot take the same ``seq``.
+    already exclusive) so two appends to one case cannot take the same ``seq``. The event
+    follows the head stored on the case, which then moves on to it.
 
     Raises:
         LookupError: if there is no such case.
     """
-    locked = await session.scalar(select(Case.id).where(Case.id == case_id).with_for_update())
-    if locked is None:
+    head_query = select(Case.chain_seq, Case.chain_hash).where(Case.id == case_id)
+    head = (await session.execute(head_query.with_for_update())).first()
+    if head is None:
         raise LookupError(f"no case {case_id!r}")
-    last = await session.scalar(
-        fresh(select(CaseEvent).where(CaseEvent.case_id == case_id))
-        .order_by(CaseEvent.seq.desc())
-        .limit(1)
-    )
-    seq = last.seq + 1 if last else 1
-    prev_hash = last.hash if last else GENESIS_HASH
+    seq = head.chain_seq + 1
+    prev_hash = head.chain_hash
     fields: dict[str, Any] = {
         "case_id": case_id,
         "seq": seq,
@@ -125,6 +125,9 @@ async def append(
     row = CaseEvent(**fields, prev_hash=prev_hash, hash=event_hash(prev_hash=prev_hash, **fields))
     session.add(row)
     await session.flush()
+    # Not an update of the timeline: the case row's pointer to its end moves on.
+    move_head = sa.update(Case).where(Case.id == case_id).values(chain_seq=seq, chain_hash=row.hash)
+    await session.execute(move_head.execution_options(synchronize_session=False))
     return to_row(EventRow, row)
 
 
@@ -167,3 +170,54 @@ def verify_chain(events: Iterable[EventRow]) -> bool:
             return False
         prev_hash = row.hash
     return True
+
+
+@dataclass(frozen=True, slots=True)
+class ChainHead:
+    """A case's reference and the head of its timeline as the case row records it."""
+
+    case_id: str
+    reference: str
+    seq: int
+    hash: str
+
+
+async def heads(
+    *,
+    session: AsyncSession,
+    reference: str | None = None,
+    case_ids: Sequence[str] | None = None,
+    hold: bool = False,
+) -> list[ChainHead]:
+    """Cases' chain heads, by case id: all of them, one by reference, or those listed.
+
+    Args:
+        hold: lock the case rows ``FOR SHARE`` (PostgreSQL) until the transaction ends, so
+            no event can be appended to them while their timelines are read.
+    """
+    statement = select(Case.id, Case.reference, Case.chain_seq, Case.chain_hash)
+    if reference is not None:
+        statement = statement.where(Case.reference == reference)
+    if case_ids is not None:
+        statement = statement.where(Case.id.in_(list(case_ids)))
+    if hold:
+        statement = statement.with_for_update(read=True)
+    rows = await session.execute(statement.order_by(Case.id))
+    return [ChainHead(r.id, r.reference, r.chain_seq, r.chain_hash) for r in rows]
+
+
+async def stream_all(
+    *, session: AsyncSession, case_ids: Sequence[str] | None = None, batch: int = 1000
+) -> AsyncIterator[EventRow]:
+    """Every event (or those of the cases listed), by case id then number, in batches.
+
+    For walking every chain without holding the whole table in memory: plain rows, not
+    ORM objects, so nothing piles up in the session.
+    """
+    table = CaseEvent.__table__
+    statement = select(table).order_by(table.c.case_id, table.c.seq)
+    if case_ids is not None:
+        statement = statement.where(table.c.case_id.in_(list(case_ids)))
+    result = await session.stream(statement.execution_options(yield_per=batch))
+    async for row in result:
+        yield to_row(EventRow, row)
