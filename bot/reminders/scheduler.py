@@ -1,10 +1,12 @@
 """The reminder loop: claims due reminders, sends what each asks, schedules the next.
 
 Claims are leases (``FOR UPDATE SKIP LOCKED`` on PostgreSQL), and the messages a reminder
-sends, its timeline line and its "fired" mark are written in one transaction, so each
-reminder fires once even with several replicas, and a crash before the commit only means
-it is claimed again after the lease. Each handler first checks the case still needs it:
-a report acknowledged meanwhile is not chased, a closed one is not checked in on.
+sends, its timeline line and its "fired" mark are written in one transaction that first
+checks the mark is still to be made, so each reminder fires once even with several
+replicas (or a replica stalled past its lease), a reminder cancelled after it was claimed
+stays silent, and a crash before the commit only means it is claimed again after the lease.
+Each handler first checks the case still needs it: a report acknowledged meanwhile is not
+chased, a closed one is not checked in on.
 """
 
 from __future__ import annotations
@@ -78,16 +80,30 @@ class ReminderLoop:
                 limit=50,
                 lease_seconds=LEASE_SECONDS,
             )
+        fired = 0
         for row in rows:
             async with self._db.begin() as s:
-                case = await cases.get(session=s, case_id=row.case_id or "")
-                if case is not None:
-                    await self._fire(s, row, case)
-                await reminders.mark_fired(session=s, reminder_id=row.id)
-            self.fired += 1
-        if rows:
+                fired += await self._fire_once(s, row)
+        self.fired += fired
+        if fired:
             self._on_queued()
-        return len(rows)
+        return fired
+
+    async def _fire_once(self, s: AsyncSession, row: ReminderRow) -> bool:
+        """Fire ``row`` unless it was fired or cancelled since it was claimed.
+
+        A lease can run out under a stalled replica, and a press can cancel a reminder
+        already claimed, so the claim alone does not decide. The case is locked first, then
+        the reminder is marked fired (which takes its row): that is the order a press
+        takes them in, so the two wait for each other rather than deadlock, and whichever
+        commits second sees what the first did. Nothing is sent unless the mark took.
+        """
+        case = await cases.get_locked(session=s, case_id=row.case_id) if row.case_id else None
+        if not await reminders.mark_fired(session=s, reminder_id=row.id):
+            return False
+        if case is not None:
+            await self._fire(s, row, case)
+        return True
 
     async def _fire(self, s: AsyncSession, row: ReminderRow, case: CaseRow) -> None:
         handler = {

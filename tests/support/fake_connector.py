@@ -4,16 +4,36 @@ The bot sends replies, proactive messages and card updates to the ``serviceUrl``
 activity; in tests that URL points here. It implements the v3 REST routes the bot uses,
 records every activity sent or updated, serves attachment downloads, and can be told to
 fail the next calls with a 500 or a 429 with ``Retry-After``.
+
+For the reliability tests it can turn hostile (``chaos``: seeded random faults on the calls
+that deliver messages, always before an activity is accepted; replies within a turn are
+left alone) and can ``hold`` an operation forever, before or after accepting it, while a test
+kills the bot. Deliveries are told apart by the outbox id the bot puts in the activity's
+``channelData``; ``log`` keeps their attempts, acceptances and each 429's ``Retry-After``.
 """
 
 from __future__ import annotations
 
 import itertools
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+
+from tests.support.chaos import Chaos, DeliveryLog, Fault, Hold, injected_response
+
+# What the delivery loop does (a "reply" answers a person within a turn).
+DELIVERY_OPERATIONS = frozenset({"send", "update", "create"})
+
+
+def delivery_of(activity: dict[str, Any]) -> str | None:
+    """The outbox delivery an activity carries in its ``channelData``, if any."""
+    data = activity.get("channelData")
+    marker = data.get("staffSafety") if isinstance(data, dict) else None
+    value = marker.get("delivery") if isinstance(marker, dict) else None
+    return str(value) if value else None
 
 
 @dataclass
@@ -35,6 +55,11 @@ class Sent:
                 return content if isinstance(content, dict) else None
         return None
 
+    @property
+    def delivery(self) -> str | None:
+        """The outbox delivery this activity carries, if any."""
+        return delivery_of(self.activity)
+
 
 @dataclass
 class FakeConnector:
@@ -43,6 +68,10 @@ class FakeConnector:
     sent: list[Sent] = field(default_factory=list)
     failures: list[tuple[int, int | None]] = field(default_factory=list)
     files: dict[str, tuple[bytes, str]] = field(default_factory=dict)
+    chaos: Chaos | None = None
+    log: DeliveryLog = field(default_factory=DeliveryLog)
+    holds: dict[str, Hold] = field(default_factory=dict)
+    attempts: Counter[str] = field(default_factory=Counter)  # calls received, by operation
     server: TestServer | None = None
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
 
@@ -56,6 +85,12 @@ class FakeConnector:
     ) -> None:
         """Make the next ``times`` calls fail with ``status``."""
         self.failures.extend([(status, retry_after)] * times)
+
+    def hold(self, operation: str, *, after_accept: bool) -> Hold:
+        """Hold the next ``operation`` (send, update, create, reply) until released: before
+        accepting it (then it is refused), or after (the activity is kept, never answered)."""
+        self.holds[operation] = Hold(after_accept=after_accept)
+        return self.holds[operation]
 
     def add_file(self, file_id: str, data: bytes, mime: str) -> str:
         """Serve a file as a chat attachment would be, and return its download URL."""
@@ -83,38 +118,81 @@ class FakeConnector:
             headers=headers,
         )
 
+    async def _before_accepting(
+        self, request: web.Request, operation: str, delivery: str | None
+    ) -> tuple[web.StreamResponse | None, Hold | None]:
+        """Count the attempt, hold it or fail it as told; ``(answer, hold)`` where an answer
+        means nothing is accepted, and a hold left over waits after accepting."""
+        self.attempts[operation] += 1
+        if delivery:
+            self.log.attempt(delivery)
+        hold = self.holds.pop(operation, None)
+        if hold is not None and not hold.after_accept:
+            await hold.wait()
+            return web.Response(status=503, text="held, then refused"), None
+        failed = self._failure() or await self._chaos_fault(request, operation, delivery)
+        return (failed, None) if failed is not None else (None, hold)
+
+    async def _chaos_fault(
+        self, request: web.Request, operation: str, delivery: str | None
+    ) -> web.StreamResponse | None:
+        """When hostile, a random fault for what the delivery loop sends (it names its outbox
+        row) and for the chats it creates for direct messages (no 429 for those: with no id,
+        their retry could not be told apart to check its ``Retry-After``)."""
+        if self.chaos is None or not (delivery or operation == "create"):
+            return None
+        fault = self.chaos.draw(rate_limit=operation != "create")
+        if fault is None:
+            return None
+        retry_after = self.chaos.retry_after_seconds() if fault is Fault.RATE_LIMITED else 0
+        if delivery and retry_after:
+            self.log.limited(delivery, retry_after)
+        limited = web.json_response(
+            {"error": {"code": "TooManyRequests", "message": "injected"}},
+            status=429,
+            headers={"Retry-After": str(retry_after)},
+        )
+        return await injected_response(request, fault, self.chaos, limited)
+
     async def _record(
         self, request: web.Request, operation: str, cid: str, aid: str | None = None
-    ) -> web.Response:
-        failed = self._failure()
+    ) -> web.StreamResponse:
+        activity = await request.json()
+        delivery = delivery_of(activity)
+        failed, hold = await self._before_accepting(request, operation, delivery)
         if failed is not None:
             return failed
-        activity = await request.json()
         activity_id = aid or f"activity-{next(self._ids)}"
         self.sent.append(Sent(operation, cid, activity_id, activity, dict(request.headers)))
+        if delivery:
+            self.log.accept(delivery)
+        if hold is not None:
+            await hold.wait()
         return web.json_response({"id": activity_id})
 
-    async def _send(self, request: web.Request) -> web.Response:
+    async def _send(self, request: web.Request) -> web.StreamResponse:
         return await self._record(request, "send", request.match_info["cid"])
 
-    async def _reply(self, request: web.Request) -> web.Response:
+    async def _reply(self, request: web.Request) -> web.StreamResponse:
         return await self._record(request, "reply", request.match_info["cid"])
 
-    async def _update(self, request: web.Request) -> web.Response:
+    async def _update(self, request: web.Request) -> web.StreamResponse:
         return await self._record(
             request, "update", request.match_info["cid"], request.match_info["aid"]
         )
 
-    async def _create(self, request: web.Request) -> web.Response:
-        failed = self._failure()
+    async def _create(self, request: web.Request) -> web.StreamResponse:
+        params = await request.json()
+        failed, hold = await self._before_accepting(request, "create", None)
         if failed is not None:
             return failed
-        params = await request.json()
         members = params.get("members") or [{}]
         cid = f"a:dm-{members[0].get('id', 'unknown')}"
         activity = params.get("activity") or {}
         activity_id = f"activity-{next(self._ids)}"
         self.sent.append(Sent("create", cid, activity_id, activity, dict(request.headers)))
+        if hold is not None:
+            await hold.wait()
         return web.json_response({"id": cid, "activityId": activity_id})
 
     async def _file(self, request: web.Request) -> web.Response:

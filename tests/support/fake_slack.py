@@ -4,6 +4,12 @@ It answers ``POST /api/<method>`` like slack.com does (form or JSON bodies, ``{"
 replies, ``Retry-After`` on 429), records every call, and can be told to fail a method: with
 an API error, a 429 and a ``Retry-After``, or a 500. It also serves uploaded files at
 ``/files/<id>/<name>`` to requests carrying the bot token, as ``url_private_download`` does.
+
+For the reliability tests it can turn hostile (``chaos``: seeded random faults on the calls
+that deliver messages, always before a message is accepted) and can ``hold`` a call forever,
+before or after accepting it, while a test kills the bot. Deliveries are told apart by the
+outbox id the bot sends in the message's ``metadata``; ``log`` keeps their attempts,
+acceptances and the ``Retry-After`` each 429 gave.
 """
 
 from __future__ import annotations
@@ -12,13 +18,18 @@ import asyncio
 import itertools
 import json
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from tests.support.chaos import Chaos, DeliveryLog, Fault, Hold, injected_response
+
 BOT_TOKEN = "xoxb-test-token"
+# The methods the delivery loop calls (the others answer a person within a request).
+DELIVERY_METHODS = frozenset({"chat.postMessage", "chat.update", "conversations.open"})
 
 
 @dataclass
@@ -28,11 +39,20 @@ class Call:
     method: str
     body: dict[str, Any]
     headers: dict[str, str]
+    reply: dict[str, Any] | None = None  # what the fake answered, once it accepted the call
 
     def json_arg(self, name: str) -> Any:
         """An argument that Slack accepts as a JSON string in form bodies (blocks, view)."""
         value = self.body.get(name)
         return json.loads(value) if isinstance(value, str) else value
+
+    @property
+    def delivery(self) -> str | None:
+        """The outbox delivery this call carries (from the message's ``metadata``), if any."""
+        metadata = self.json_arg("metadata")
+        payload = metadata.get("event_payload") if isinstance(metadata, dict) else None
+        value = payload.get("delivery") if isinstance(payload, dict) else None
+        return str(value) if value else None
 
 
 @dataclass
@@ -51,6 +71,10 @@ class FakeSlack:
     failures: dict[str, list[Failure]] = field(default_factory=lambda: defaultdict(list))
     files: dict[str, tuple[bytes, str]] = field(default_factory=dict)
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
+    accepted: list[Call] = field(default_factory=list)
+    chaos: Chaos | None = None
+    log: DeliveryLog = field(default_factory=DeliveryLog)
+    holds: list[tuple[str, Callable[[Call], bool], Hold]] = field(default_factory=list)
     server: TestServer | None = None
     _ts: itertools.count = field(default_factory=lambda: itertools.count(1))
 
@@ -70,6 +94,31 @@ class FakeSlack:
     ) -> None:
         """Make the next ``times`` calls of ``method`` fail as described."""
         self.failures[method].append(Failure(status, error, retry_after, times))
+
+    def hold(
+        self,
+        method: str,
+        *,
+        after_accept: bool,
+        where: Callable[[Call], bool] = lambda call: True,
+    ) -> Hold:
+        """Hold the next call of ``method`` (that ``where`` picks) until released: before
+        accepting it (then it is refused), or after (the message is kept, never answered)."""
+        hold = Hold(after_accept=after_accept)
+        self.holds.append((method, where, hold))
+        return hold
+
+    def _take_hold(self, call: Call) -> Hold | None:
+        for entry in self.holds:
+            method, where, hold = entry
+            if method == call.method and where(call):
+                self.holds.remove(entry)
+                return hold
+        return None
+
+    def delivered(self, method: str = "chat.postMessage") -> list[Call]:
+        """The calls of ``method`` the fake accepted (answered ``ok``), in order."""
+        return [c for c in self.accepted if c.method == method]
 
     def add_file(self, file_id: str, name: str, data: bytes, mime: str) -> dict[str, Any]:
         """Serve a file and return its ``files.info``-style object."""
@@ -106,22 +155,46 @@ class FakeSlack:
         app.router.add_get("/files/{file_id}/{name}", self._file)
         return app
 
-    async def _api(self, request: web.Request) -> web.Response:
+    async def _api(self, request: web.Request) -> web.StreamResponse:
         method = request.match_info["method"]
-        body = await _body(request)
-        self.calls.append(Call(method, body, dict(request.headers)))
+        call = Call(method, await _body(request), dict(request.headers))
+        self.calls.append(call)
+        if call.delivery:
+            self.log.attempt(call.delivery)
+        hold = self._take_hold(call)
+        if hold is not None and not hold.after_accept:
+            await hold.wait()
+            return web.Response(status=503, text="held, then refused")
         failure = self._next_failure(method)
         if failure is not None:
             if failure.status == 429:
-                return web.json_response(
-                    {"ok": False, "error": "ratelimited"},
-                    status=429,
-                    headers={"Retry-After": str(failure.retry_after or 1)},
-                )
+                return _rate_limited(failure.retry_after or 1)
             if failure.status >= 500:
                 return web.Response(status=failure.status, text="internal error")
             return web.json_response({"ok": False, "error": failure.error or "fatal_error"})
-        return web.json_response(self._reply(method, body))
+        fault = self._chaos_fault(call)
+        if fault is not None:
+            assert self.chaos is not None
+            retry_after = self.chaos.retry_after_seconds() if fault is Fault.RATE_LIMITED else 0
+            if call.delivery and retry_after:
+                self.log.limited(call.delivery, retry_after)
+            return await injected_response(request, fault, self.chaos, _rate_limited(retry_after))
+        reply = call.reply = self._reply(method, call.body)
+        self.accepted.append(call)
+        if call.delivery:
+            self.log.accept(call.delivery)
+        if hold is not None:
+            await hold.wait()
+        return web.json_response(reply)
+
+    def _chaos_fault(self, call: Call) -> Fault | None:
+        """A random fault, when hostile, for a call the delivery loop makes: one carrying an
+        outbox id, or the ``conversations.open`` before a direct message. That one gets no
+        429: with no id, its retry could not be told apart to check its ``Retry-After``."""
+        opening = call.method == "conversations.open"
+        if self.chaos is None or not (call.delivery or opening):
+            return None
+        return self.chaos.draw(rate_limit=not opening)
 
     def _next_failure(self, method: str) -> Failure | None:
         queue = self.failures.get(method)
@@ -179,6 +252,14 @@ class FakeSlack:
             return web.Response(status=404)
         data, mime = found
         return web.Response(body=data, content_type=mime)
+
+
+def _rate_limited(retry_after: int) -> web.Response:
+    return web.json_response(
+        {"ok": False, "error": "ratelimited"},
+        status=429,
+        headers={"Retry-After": str(retry_after)},
+    )
 
 
 async def _body(request: web.Request) -> dict[str, Any]:

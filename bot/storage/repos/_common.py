@@ -89,6 +89,7 @@ async def claim_due(
     limit: int,
     lease_seconds: float,
     extra_values: Mapping[str, Any] | None = None,
+    also: ColumnElement[bool] | None = None,
 ) -> list[Any]:
     """Lease up to ``limit`` pending rows that are due, so no other worker takes them.
 
@@ -96,6 +97,8 @@ async def claim_due(
     crashed) is claimable again. PostgreSQL picks rows with ``FOR UPDATE SKIP LOCKED`` so
     concurrent workers skip each other's rows instead of queueing; SQLite has one writer at a
     time, so a single conditional ``UPDATE … WHERE id IN (…)`` is already exclusive.
+    ``also`` narrows what may be claimed (the outbox holds back a card while another
+    rendering of it is in flight).
 
     Returns:
         The claimed ORM objects, oldest due first.
@@ -104,6 +107,7 @@ async def claim_due(
         model.status == "pending",
         due <= now,
         or_(model.claimed_until.is_(None), model.claimed_until < now),
+        *(() if also is None else (also,)),
     )
     pick = select(model.id).where(claimable).order_by(due, model.id).limit(limit)
     values = {

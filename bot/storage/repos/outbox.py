@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, Exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from bot.storage.repos import _common
 from bot.storage.repos._common import fresh, to_row, upsert
@@ -26,6 +27,8 @@ PENDING = "pending"
 SENT = "sent"
 DEAD = "dead"
 OPERATIONS = frozenset({"post", "update", "dm"})
+# Any constant works, the same in every replica ("bot" "outb" in ASCII).
+_CLAIM_LOCK_KEY = 0x626F74_6F757462
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +114,14 @@ async def claim_due(
 
     Commit right after claiming, then deliver: the lease, not an open transaction, is what
     keeps other workers away. Each claim counts as an attempt.
+
+    A case card is held back while another rendering of it is leased to a worker: that
+    worker may be posting it right now, and a second worker finding no posted card yet
+    would post a second copy instead of updating the first. So that two claims cannot
+    both miss each other's leases, on PostgreSQL card rows are claimed by one worker at a
+    time (a transaction-scoped advisory lock, held for the milliseconds a claim takes); a
+    worker that finds another mid-claim takes only plain messages this pass, skipping
+    rather than waiting, and the cards on its next.
     """
     rows = await _common.claim_due(
         session,
@@ -121,8 +132,36 @@ async def claim_due(
         limit=limit,
         lease_seconds=lease_seconds,
         extra_values={"attempts": OutboxMessage.attempts + 1},
+        also=await _claimable_cards(session, now),
     )
     return [to_row(OutboxRow, row) for row in rows]
+
+
+async def _claimable_cards(session: AsyncSession, now: datetime) -> ColumnElement[bool]:
+    """Plain messages, and case cards with no other rendering in flight if it is our turn."""
+    plain = OutboxMessage.card_purpose.is_(None)
+    if _common.dialect_of(session) == "postgresql":
+        turn = await session.scalar(select(func.pg_try_advisory_xact_lock(_CLAIM_LOCK_KEY)))
+        if not turn:
+            return plain
+    return or_(plain, ~_card_in_flight(now))
+
+
+def _card_in_flight(now: datetime) -> Exists:
+    """Another row for the same case card on the same platform is leased to a worker."""
+    other = aliased(OutboxMessage)
+    return (
+        select(other.id)
+        .where(
+            other.case_id == OutboxMessage.case_id,
+            other.card_purpose == OutboxMessage.card_purpose,
+            other.platform == OutboxMessage.platform,
+            other.id != OutboxMessage.id,
+            other.status == PENDING,
+            other.claimed_until >= now,
+        )
+        .exists()
+    )
 
 
 async def mark_sent(*, session: AsyncSession, outbox_id: int, message_id: str | None) -> bool:

@@ -1,0 +1,1 @@
+"""Scale-out on PostgreSQL: several ``serve`` replicas on one database (issue 6)."""
