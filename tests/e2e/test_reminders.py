@@ -25,7 +25,7 @@ from tests.e2e.test_slack_triage import buttons, press, submitted_report
 from tests.e2e.test_slack_wire import shown
 from tests.support.bot_fixtures import BotClient, pack_with_roles, serve_bot, slack_settings
 from tests.support.fake_slack import FakeSlack
-from tests.support.slack_signing import interaction_body
+from tests.support.slack_signing import action_ts, interaction_body
 
 SATURDAY_10 = dt.datetime(2026, 11, 21, 10, 0, tzinfo=dt.UTC)  # London is on GMT
 
@@ -216,7 +216,7 @@ async def test_support_reminder_then_weekly_monitoring_and_review(
                 "block_id": "b",
                 "type": "button",
                 "value": checked,
-                "action_ts": "1",
+                "action_ts": action_ts(),
             }
         ],
     }

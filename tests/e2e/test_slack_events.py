@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.storage.repos import cases
+from bot.storage.repos import cases, events
 from tests.e2e.test_slack_triage import press, submitted_report
 from tests.e2e.test_slack_wire import shown
 from tests.support.bot_fixtures import BotClient, pack_with_roles, serve_bot, slack_settings
@@ -97,3 +97,40 @@ async def test_a_manager_named_by_email_in_the_pack_may_press(
         [report] = await cases.list(session=s, kind="abuse_report")
     assert report.state == "acknowledged"
     assert any(c.body.get("user") == "U0MAIL" for c in fake_slack.called("users.info"))
+
+
+async def test_a_repeated_press_is_processed_once(
+    bot_by_email: BotClient, fake_slack: FakeSlack
+) -> None:
+    """The same press delivered twice (same ``action_ts``) makes one transition and no
+    "someone was first" message to the person who pressed."""
+    bot = bot_by_email
+    card = await submitted_report(bot, fake_slack)
+    payload = {
+        "type": "block_actions",
+        "user": {"id": "U0MAIL", "name": "u0mail"},
+        "team": {"id": "T0FAKE"},
+        "api_app_id": "A0APP",
+        "trigger_id": "t-repeat",
+        "channel": {"id": "C0TRIAGE"},
+        "container": {"channel_id": "C0TRIAGE"},
+        "actions": [
+            {
+                "action_id": "a",
+                "block_id": "b",
+                "type": "button",
+                "value": card["Acknowledge"],
+                "action_ts": "1700000000.000777",
+            }
+        ],
+    }
+    body = interaction_body(payload)
+    assert (await bot.slack(body)).status == 200
+    await fake_slack.wait_for("chat.update", 1)
+    assert (await bot.slack(body)).status == 200
+    async with bot.core.db() as s:
+        [report] = await cases.list(session=s, kind="abuse_report")
+        timeline = await events.timeline(session=s, case_id=report.id)
+    assert report.state == "acknowledged"
+    assert [e.event for e in timeline].count("acknowledge") == 1
+    assert not fake_slack.called("chat.postEphemeral"), "the repeat told no one anything"

@@ -11,7 +11,12 @@ from bot.storage.repos import cases, sessions
 from bot.storage.repos import files as stored_files
 from tests.support.bot_fixtures import BotClient
 from tests.support.fake_slack import FakeSlack
-from tests.support.slack_signing import interaction_body, signed_headers, slash_command_body
+from tests.support.slack_signing import (
+    action_ts,
+    interaction_body,
+    signed_headers,
+    slash_command_body,
+)
 
 
 async def open_report(
@@ -185,7 +190,7 @@ async def test_unknown_action_is_acknowledged_and_ignored(
                 "block_id": "b",
                 "type": "button",
                 "value": "not-ours",
-                "action_ts": "1",
+                "action_ts": action_ts(),
             }
         ],
     }

@@ -156,3 +156,23 @@ async def test_bad_card_metadata_gets_a_calm_card_not_a_500(
     data = {**submit_data(card), "metadata": "not-a-page", "safety": "no"}
     answer = await press(bot, fake_connector, data)
     assert "expired" in json.dumps(answer)
+
+
+async def test_a_repeated_activity_is_processed_once(
+    bot: BotClient, fake_connector: FakeConnector
+) -> None:
+    """The Bot Framework may deliver an activity again: the same id is answered, not redone."""
+    activity = message_activity("report abuse", service_url=fake_connector.service_url)
+    assert (await bot.teams(activity)).status in (200, 201)
+    replies = len(fake_connector.to_conversation("a:personal-chat"))
+    again = await bot.teams(activity)
+    assert again.status == 200
+    assert len(fake_connector.to_conversation("a:personal-chat")) == replies, "no second reply"
+
+    data = submit_data(await start_report(bot, fake_connector))
+    press_twice = card_action_activity(data, service_url=fake_connector.service_url)
+    first = await bot.teams(press_twice)
+    repeat = await bot.teams(press_twice)
+    assert first.status == repeat.status == 200
+    assert (await repeat.json())["value"] == "Already received."
+    assert (await first.json())["type"] == "application/vnd.microsoft.card.adaptive"

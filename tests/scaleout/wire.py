@@ -30,7 +30,7 @@ from tests.reliability.wire import (
 )
 from tests.scaleout.replicas import Replica
 from tests.support.fake_slack import Call, FakeSlack
-from tests.support.slack_signing import interaction_body, slash_command_body
+from tests.support.slack_signing import action_ts, interaction_body, slash_command_body
 
 Sessions = async_sessionmaker[AsyncSession]
 MESSAGE_METHODS = ("chat.postMessage", "chat.update", "chat.postEphemeral")
@@ -118,7 +118,13 @@ def block_actions(user: str, value: str, channel: str, message_ts: str) -> str:
         "container": {"type": "message", "channel_id": channel, "message_ts": message_ts},
         "message": {"ts": message_ts},
         "actions": [
-            {"action_id": "a", "block_id": "b", "type": "button", "value": value, "action_ts": "1"}
+            {
+                "action_id": "a",
+                "block_id": "b",
+                "type": "button",
+                "value": value,
+                "action_ts": action_ts(),
+            }
         ],
     }
     return interaction_body(payload)

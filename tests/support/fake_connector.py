@@ -214,6 +214,9 @@ async def start_fake_connector() -> FakeConnector:
     return fake
 
 
+_ACTIVITY_IDS = itertools.count(1)
+
+
 def message_activity(
     text: str,
     *,
@@ -227,7 +230,7 @@ def message_activity(
     """A Teams message activity as the Bot Framework delivers it to ``/api/messages``."""
     return {
         "type": "message",
-        "id": "incoming-1",
+        "id": f"incoming-{next(_ACTIVITY_IDS)}",  # unique, as Teams gives them
         "channelId": "msteams",
         "serviceUrl": service_url,
         "timestamp": "2026-11-21T10:00:00.000Z",

@@ -5,6 +5,7 @@ Uses slack-sdk's ``SignatureVerifier``'s own algorithm in reverse so tests and t
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from typing import Any
@@ -13,6 +14,12 @@ from urllib.parse import urlencode
 from slack_sdk.signature import SignatureVerifier
 
 SIGNING_SECRET = "test-signing-secret"
+_PRESSES = itertools.count(1)
+
+
+def action_ts() -> str:
+    """A fresh ``action_ts``, as Slack stamps each press (the bot dedupes repeats by it)."""
+    return f"{int(time.time())}.{next(_PRESSES):06d}"
 
 
 def signed_headers(

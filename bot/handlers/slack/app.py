@@ -46,7 +46,7 @@ def build_slack_app(core: Core, *, client: AsyncWebClient, signing_secret: str) 
     handlers = listeners.SlackListeners(
         core, callback_id=FLOW_CALLBACK, fetch=fetch, people=SlackPeople(client)
     )
-    app.middleware(_deduplicate_events(core))
+    app.middleware(_deduplicate(core))
     app.command("/report-abuse")(handlers.report_abuse)
     app.command("/social-case")(handlers.social_case)
     app.command("/staff-safety")(handlers.admin_command)
@@ -65,17 +65,39 @@ def build_slack_app(core: Core, *, client: AsyncWebClient, signing_secret: str) 
     return app
 
 
-def _deduplicate_events(core: Core) -> Any:
-    """Events API retries (``X-Slack-Retry-Num``) are processed once: keys in the database."""
+def _deduplicate(core: Core) -> Any:
+    """Events API retries (``X-Slack-Retry-Num``) and repeated presses are processed once:
+    their keys are recorded in the database, so a repeat reaching another replica is caught."""
 
     async def deduplicate(body: dict[str, Any], next: Callable[[], Awaitable[None]]) -> Any:
-        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
-        if event_id and await core.seen_before(f"slack-event:{event_id}"):
-            log.info("ignored a repeated Slack event %s", event_id)
+        key = _delivery_key(body)
+        if key and await core.seen_before(key):
+            log.info("ignored a repeated Slack delivery %s", key)
             return BoltResponse(status=200, body="")
         return await next()
 
     return deduplicate
+
+
+def _delivery_key(body: dict[str, Any]) -> str:
+    """What makes a delivery the same one again: an event's id, or a press's own timestamp.
+
+    Slack stamps each button press with ``action_ts``; the same press delivered twice (a
+    retry by a proxy, a replay inside the five signed minutes) carries the same one, while
+    a person pressing again makes a new one. Modal submissions are left alone: saving the
+    same page twice is harmless, and a person may resend a page that showed an error.
+    """
+    if body.get("type") == "event_callback" and body.get("event_id"):
+        return f"slack-event:{body['event_id']}"
+    if body.get("type") == "block_actions":
+        user = (body.get("user") or {}).get("id", "")
+        actions = body.get("actions")
+        if not isinstance(actions, list) or not all(isinstance(a, dict) for a in actions):
+            return ""
+        stamps = [str(a.get("action_ts") or "") for a in actions]
+        if user and stamps and all(stamps):
+            return f"slack-press:{user}:{':'.join(stamps)}"
+    return ""
 
 
 async def _error_boundary(error: Exception, body: dict[str, Any]) -> None:

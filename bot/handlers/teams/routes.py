@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -30,6 +31,7 @@ def mount(
     auth: BotFrameworkAuthentication,
     *,
     local_mode: bool,
+    seen_before: Callable[[str], Awaitable[bool]],
 ) -> None:
     """Serve the bot at ``POST /api/messages``.
 
@@ -37,6 +39,9 @@ def mount(
     signature) is a 401. In local mode (no app id, no token check) only this machine may
     talk to the bot and only a loopback ``serviceUrl`` is accepted, so an open port cannot be
     used to make the bot call elsewhere or to pose as someone else.
+
+    An activity the Bot Framework delivers again (the same id in the same conversation) is
+    acknowledged and not processed twice: ``seen_before`` records its key in the database.
     """
 
     async def messages(request: web.Request) -> web.Response:
@@ -51,6 +56,9 @@ def mount(
         except Exception as error:  # botbuilder raises several kinds for bad tokens
             log.info("Teams request refused: %s (%s)", type(error).__name__, str(error)[:160])
             return web.json_response({"error": "unauthorized"}, status=401)
+        if activity.id and await seen_before(_delivery_key(activity)):
+            log.info("ignored a repeated Teams activity %s (%s)", activity.id, activity.type)
+            return _repeat_response(activity)
         response = await adapter.process_activity(authenticated, activity, bot.on_turn)
         if response is None:
             return web.Response(status=201)
@@ -60,6 +68,23 @@ def mount(
         return web.json_response(body, status=response.status, dumps=_dumps)
 
     app.router.add_post("/api/messages", messages)
+
+
+def _delivery_key(activity: Activity) -> str:
+    conversation = getattr(activity.conversation, "id", "") or ""
+    return f"teams-activity:{conversation}:{activity.id}"
+
+
+def _repeat_response(activity: Activity) -> web.Response:
+    """An invoke must still be answered; the first delivery already did the work."""
+    if activity.type == "invoke":
+        note = {
+            "statusCode": 200,
+            "type": "application/vnd.microsoft.activity.message",
+            "value": "Already received.",
+        }
+        return web.json_response(note, status=200)
+    return web.Response(status=200)
 
 
 def _is_loopback(host: str) -> bool:

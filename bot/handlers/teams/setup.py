@@ -28,5 +28,12 @@ def setup_teams(
         )
     adapter = CloudAdapter(auth)
     adapter.on_turn_error = on_turn_error
-    routes.mount(app, adapter, StaffSafetyBot(core), auth, local_mode=settings.teams_local_mode)
+    routes.mount(
+        app,
+        adapter,
+        StaffSafetyBot(core),
+        auth,
+        local_mode=settings.teams_local_mode,
+        seen_before=core.seen_before,
+    )
     return TeamsMessenger(auth, app_id=settings.teams_app_id)
