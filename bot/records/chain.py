@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from bot.storage.repos.events import GENESIS_HASH, ChainHead, EventRow, event_hash
+from bot.storage.repos.events import GENESIS_HASH, ChainHead, EventRow, rehash
 
 WHOLE_CASE = 0  # the ``seq`` of a break that is a whole case gone, not one of its events
 
@@ -60,19 +60,7 @@ class Break:
 
 def recomputed(row: EventRow) -> str:
     """The hash the event's stored contents and stored link should have."""
-    return event_hash(
-        prev_hash=row.prev_hash,
-        case_id=row.case_id,
-        seq=row.seq,
-        at=row.at,
-        actor_key=row.actor_key,
-        actor_name=row.actor_name,
-        event=row.event,
-        from_state=row.from_state,
-        to_state=row.to_state,
-        detail=row.detail,
-        internal=row.internal,
-    )
+    return rehash(row)
 
 
 def first_break(head: ChainHead, events: Iterable[EventRow]) -> Break | None:

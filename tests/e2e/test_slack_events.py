@@ -13,7 +13,7 @@ from tests.e2e.test_slack_triage import press, submitted_report
 from tests.e2e.test_slack_wire import shown
 from tests.support.bot_fixtures import BotClient, pack_with_roles, serve_bot, slack_settings
 from tests.support.fake_slack import FakeSlack
-from tests.support.slack_signing import interaction_body, signed_headers
+from tests.support.slack_signing import interaction_body, press_body, signed_headers
 
 
 def home_opened(event_id: str) -> str:
@@ -106,25 +106,7 @@ async def test_a_repeated_press_is_processed_once(
     "someone was first" message to the person who pressed."""
     bot = bot_by_email
     card = await submitted_report(bot, fake_slack)
-    payload = {
-        "type": "block_actions",
-        "user": {"id": "U0MAIL", "name": "u0mail"},
-        "team": {"id": "T0FAKE"},
-        "api_app_id": "A0APP",
-        "trigger_id": "t-repeat",
-        "channel": {"id": "C0TRIAGE"},
-        "container": {"channel_id": "C0TRIAGE"},
-        "actions": [
-            {
-                "action_id": "a",
-                "block_id": "b",
-                "type": "button",
-                "value": card["Acknowledge"],
-                "action_ts": "1700000000.000777",
-            }
-        ],
-    }
-    body = interaction_body(payload)
+    body = press_body("U0MAIL", card["Acknowledge"], stamp="1700000000.000777")
     assert (await bot.slack(body)).status == 200
     await fake_slack.wait_for("chat.update", 1)
     assert (await bot.slack(body)).status == 200

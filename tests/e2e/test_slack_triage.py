@@ -14,7 +14,7 @@ from bot.storage.repos import cases, events
 from tests.e2e.test_slack_wire import FULL_REPORT, open_report, shown, submit
 from tests.support.bot_fixtures import BotClient, pack_with_roles, serve_bot, slack_settings
 from tests.support.fake_slack import FakeSlack
-from tests.support.slack_signing import action_ts, interaction_body, slash_command_body
+from tests.support.slack_signing import interaction_body, press_body, slash_command_body
 
 MANAGERS = ("U0MANAGER", "U0OTHERMGR")
 
@@ -37,25 +37,7 @@ def buttons(call_blocks: Any) -> dict[str, str]:
 
 
 async def press(bot: BotClient, user: str, value: str) -> None:
-    payload = {
-        "type": "block_actions",
-        "user": {"id": user, "name": user.lower()},
-        "team": {"id": "T0FAKE"},
-        "api_app_id": "A0APP",
-        "trigger_id": f"t-{user}",
-        "channel": {"id": "C0TRIAGE"},
-        "container": {"channel_id": "C0TRIAGE"},
-        "actions": [
-            {
-                "action_id": "a",
-                "block_id": "b",
-                "type": "button",
-                "value": value,
-                "action_ts": action_ts(),
-            }
-        ],
-    }
-    response = await bot.slack(interaction_body(payload))
+    response = await bot.slack(press_body(user, value))
     assert response.status == 200
 
 

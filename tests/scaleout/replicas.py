@@ -27,8 +27,9 @@ import aiohttp
 
 from bot.policy.loader import parse_pack
 from tests.e2e.test_serve import PLATFORM_VARIABLES, ROOT, free_port
+from tests.support.bot_fixtures import Wire
 from tests.support.fake_slack import BOT_TOKEN, FakeSlack
-from tests.support.slack_signing import SIGNING_SECRET, signed_headers
+from tests.support.slack_signing import SIGNING_SECRET
 
 READY_WITHIN = 90.0  # seconds; two cold starts share two busy cores with the rest of the suite
 
@@ -51,7 +52,7 @@ def write_pack(path: Path, **members: Sequence[str]) -> Path:
 
 
 @dataclass
-class Replica:
+class Replica(Wire):
     """One running ``serve`` process and a client session to talk to it over HTTP."""
 
     name: str
@@ -62,21 +63,6 @@ class Replica:
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"
-
-    async def slack(
-        self, body: str, *, headers: dict[str, str] | None = None
-    ) -> aiohttp.ClientResponse:
-        """POST a signed Slack request to ``/slack/events`` (as ``BotClient.slack`` does)."""
-        return await self.session.post(
-            self.url("/slack/events"), data=body.encode(), headers=headers or signed_headers(body)
-        )
-
-    async def teams(
-        self, activity: dict[str, Any], *, token: str | None = None
-    ) -> aiohttp.ClientResponse:
-        """POST a Bot Framework activity to ``/api/messages`` (as ``BotClient.teams`` does)."""
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        return await self.session.post(self.url("/api/messages"), json=activity, headers=headers)
 
     async def metric(self, name: str) -> float:
         """One unlabelled value from this replica's ``GET /metrics``."""

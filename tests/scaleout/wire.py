@@ -30,7 +30,7 @@ from tests.reliability.wire import (
 )
 from tests.scaleout.replicas import Replica
 from tests.support.fake_slack import Call, FakeSlack
-from tests.support.slack_signing import action_ts, interaction_body, slash_command_body
+from tests.support.slack_signing import press_body, slash_command_body
 
 Sessions = async_sessionmaker[AsyncSession]
 MESSAGE_METHODS = ("chat.postMessage", "chat.update", "chat.postEphemeral")
@@ -108,26 +108,7 @@ async def send_teams_report(wire: TeamsWire, user: TeamsUser, review: dict[str, 
 
 def block_actions(user: str, value: str, channel: str, message_ts: str) -> str:
     """The body of a press on a button of the message ``message_ts`` (sign it to send it)."""
-    payload = {
-        "type": "block_actions",
-        "user": {"id": user, "name": user.lower()},
-        "team": {"id": "T0FAKE"},
-        "api_app_id": "A0APP",
-        "trigger_id": f"press-{user}",
-        "channel": {"id": channel},
-        "container": {"type": "message", "channel_id": channel, "message_ts": message_ts},
-        "message": {"ts": message_ts},
-        "actions": [
-            {
-                "action_id": "a",
-                "block_id": "b",
-                "type": "button",
-                "value": value,
-                "action_ts": action_ts(),
-            }
-        ],
-    }
-    return interaction_body(payload)
+    return press_body(user, value, channel=channel, message_ts=message_ts)
 
 
 async def outbox_settled(db: Sessions) -> dict[str, int]:

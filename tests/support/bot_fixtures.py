@@ -64,7 +64,31 @@ def bot_settings(sqlite_url: str, fake_slack: FakeSlack, tmp_path: Path) -> Sett
     )
 
 
-class BotClient:
+class Wire:
+    """Signed Slack requests and Bot Framework activities, posted to a served bot's URL."""
+
+    session: aiohttp.ClientSession
+
+    def url(self, path: str) -> str:
+        raise NotImplementedError
+
+    async def slack(
+        self, body: str, *, headers: dict[str, str] | None = None
+    ) -> aiohttp.ClientResponse:
+        """POST a signed Slack request to ``/slack/events``."""
+        return await self.session.post(
+            self.url("/slack/events"), data=body.encode(), headers=headers or signed_headers(body)
+        )
+
+    async def teams(
+        self, activity: dict[str, Any], *, token: str | None = None
+    ) -> aiohttp.ClientResponse:
+        """POST a Bot Framework activity to ``/api/messages``."""
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return await self.session.post(self.url("/api/messages"), json=activity, headers=headers)
+
+
+class BotClient(Wire):
     """Talks to the served bot the way Slack and the Bot Framework do."""
 
     def __init__(self, server: TestServer, session: aiohttp.ClientSession) -> None:
@@ -85,21 +109,6 @@ class BotClient:
 
     def url(self, path: str) -> str:
         return str(self.server.make_url(path))
-
-    async def slack(
-        self, body: str, *, headers: dict[str, str] | None = None
-    ) -> aiohttp.ClientResponse:
-        """POST a signed Slack request to ``/slack/events``."""
-        return await self.session.post(
-            self.url("/slack/events"), data=body.encode(), headers=headers or signed_headers(body)
-        )
-
-    async def teams(
-        self, activity: dict[str, Any], *, token: str | None = None
-    ) -> aiohttp.ClientResponse:
-        """POST a Bot Framework activity to ``/api/messages``."""
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        return await self.session.post(self.url("/api/messages"), json=activity, headers=headers)
 
 
 @pytest.fixture

@@ -70,3 +70,38 @@ def slash_command_body(
 def interaction_body(payload: dict[str, Any]) -> str:
     """The form body of an interactivity request (``payload=<json>``)."""
     return urlencode({"payload": json.dumps(payload)})
+
+
+def press_body(
+    user: str,
+    value: str,
+    *,
+    channel: str = "C0TRIAGE",
+    message_ts: str = "",
+    stamp: str = "",
+) -> str:
+    """A ``block_actions`` body for a press of the button carrying ``value`` (signed by
+    ``BotClient.slack``). ``stamp`` is the press's ``action_ts``: a fresh one by default."""
+    container: dict[str, Any] = {"type": "message", "channel_id": channel}
+    payload: dict[str, Any] = {
+        "type": "block_actions",
+        "user": {"id": user, "name": user.lower()},
+        "team": {"id": "T0FAKE"},
+        "api_app_id": "A0APP",
+        "trigger_id": f"press-{user}",
+        "channel": {"id": channel},
+        "container": container,
+        "actions": [
+            {
+                "action_id": "a",
+                "block_id": "b",
+                "type": "button",
+                "value": value,
+                "action_ts": stamp or action_ts(),
+            }
+        ],
+    }
+    if message_ts:
+        container["message_ts"] = message_ts
+        payload["message"] = {"ts": message_ts}
+    return interaction_body(payload)

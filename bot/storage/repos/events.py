@@ -149,23 +149,29 @@ async def first(*, session: AsyncSession, case_id: str) -> EventRow | None:
     return to_row(EventRow, row) if row else None
 
 
+def rehash(row: EventRow, *, prev_hash: str | None = None) -> str:
+    """The hash ``row``'s stored contents should have, linked to ``prev_hash`` (by default
+    the link the row itself stores)."""
+    return event_hash(
+        prev_hash=row.prev_hash if prev_hash is None else prev_hash,
+        case_id=row.case_id,
+        seq=row.seq,
+        at=row.at,
+        actor_key=row.actor_key,
+        actor_name=row.actor_name,
+        event=row.event,
+        from_state=row.from_state,
+        to_state=row.to_state,
+        detail=row.detail,
+        internal=row.internal,
+    )
+
+
 def verify_chain(events: Iterable[EventRow]) -> bool:
     """True if a complete timeline (internal events included) is intact and in order."""
     prev_hash = GENESIS_HASH
     for expected_seq, row in enumerate(events, start=1):
-        recomputed = event_hash(
-            prev_hash=prev_hash,
-            case_id=row.case_id,
-            seq=row.seq,
-            at=row.at,
-            actor_key=row.actor_key,
-            actor_name=row.actor_name,
-            event=row.event,
-            from_state=row.from_state,
-            to_state=row.to_state,
-            detail=row.detail,
-            internal=row.internal,
-        )
+        recomputed = rehash(row, prev_hash=prev_hash)
         if row.seq != expected_seq or row.prev_hash != prev_hash or row.hash != recomputed:
             return False
         prev_hash = row.hash
