@@ -22,6 +22,7 @@ from bot.core import Core
 from bot.handlers.slack import listeners
 from bot.handlers.slack.files import SlackFileFetcher
 from bot.handlers.slack.people import SlackPeople
+from bot.handlers.slack.repeats import event_key
 
 log = logging.getLogger(__name__)
 
@@ -66,38 +67,18 @@ def build_slack_app(core: Core, *, client: AsyncWebClient, signing_secret: str) 
 
 
 def _deduplicate(core: Core) -> Any:
-    """Events API retries (``X-Slack-Retry-Num``) and repeated presses are processed once:
-    their keys are recorded in the database, so a repeat reaching another replica is caught."""
+    """Events API retries (``X-Slack-Retry-Num``) are processed once: their keys are recorded
+    in the database, so a retry reaching another replica is caught. (Repeated presses are
+    caught by the button listener after its ack, keeping the database off the ack path.)"""
 
     async def deduplicate(body: dict[str, Any], next: Callable[[], Awaitable[None]]) -> Any:
-        key = _delivery_key(body)
+        key = event_key(body)
         if key and await core.seen_before(key):
             log.info("ignored a repeated Slack delivery %s", key)
             return BoltResponse(status=200, body="")
         return await next()
 
     return deduplicate
-
-
-def _delivery_key(body: dict[str, Any]) -> str:
-    """What makes a delivery the same one again: an event's id, or a press's own timestamp.
-
-    Slack stamps each button press with ``action_ts``; the same press delivered twice (a
-    retry by a proxy, a replay inside the five signed minutes) carries the same one, while
-    a person pressing again makes a new one. Modal submissions are left alone: saving the
-    same page twice is harmless, and a person may resend a page that showed an error.
-    """
-    if body.get("type") == "event_callback" and body.get("event_id"):
-        return f"slack-event:{body['event_id']}"
-    if body.get("type") == "block_actions":
-        user = (body.get("user") or {}).get("id", "")
-        actions = body.get("actions")
-        if not isinstance(actions, list) or not all(isinstance(a, dict) for a in actions):
-            return ""
-        stamps = [str(a.get("action_ts") or "") for a in actions]
-        if user and stamps and all(stamps):
-            return f"slack-press:{user}:{':'.join(stamps)}"
-    return ""
 
 
 async def _error_boundary(error: Exception, body: dict[str, Any]) -> None:

@@ -24,6 +24,7 @@ from bot.handlers.slack.blockkit import render_errors, render_message, render_mo
 from bot.handlers.slack.blockkit_text import escape_mrkdwn
 from bot.handlers.slack.files import SlackFileFetcher
 from bot.handlers.slack.people import SlackPeople
+from bot.handlers.slack.repeats import press_key
 from bot.handlers.slack.state import (
     FileSelection,
     actor_from,
@@ -36,6 +37,13 @@ from bot.replies import replies_card
 log = logging.getLogger(__name__)
 
 CASE_FORM = "case_form"
+# Modals waiting to open, beyond which a command is answered "busy" (see _open_in_time):
+# at the ~100 a second one process opens on SQLite, the last still opens well inside 3 s.
+OPENING_LIMIT = 64
+BUSY = (
+    "Sorry, a lot of people are using this right now and it could not open in time. "
+    "Nothing has been lost: please try again in a minute."
+)
 START_ACTIONS = {
     ActionName.FLOW_START_ABUSE_REPORT: ABUSE_REPORT,
     ActionName.FLOW_START_BUSINESS_CASE: BUSINESS_CASE,
@@ -53,6 +61,8 @@ class SlackListeners:
     ) -> None:
         self._core = core
         self._callback = callback_id
+        self._opening = 0
+        self.opening_limit = OPENING_LIMIT
         self._fetch = fetch
         self._people = people
 
@@ -63,18 +73,36 @@ class SlackListeners:
         self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient
     ) -> None:
         """``/report-abuse``: open the report as a modal."""
-        await ack()
-        await self._open_flow(body, client, ABUSE_REPORT)
+        await self._open_in_time(ack, body, client, ABUSE_REPORT)
 
     async def social_case(
         self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient
     ) -> None:
         """``/social-case``: open (or resume) the business case as a modal."""
-        await ack()
-        await self._open_flow(body, client, BUSINESS_CASE)
+        await self._open_in_time(ack, body, client, BUSINESS_CASE)
 
     report_abuse_shortcut = report_abuse
     social_case_shortcut = social_case
+
+    async def _open_in_time(
+        self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, flow: str
+    ) -> None:
+        """Open ``flow``, or say at once that we are busy when the modal could not open in time.
+
+        Slack lets a modal open only within 3 seconds of the command. In a burst, work queued
+        past that would fail unseen, so beyond ``opening_limit`` modals waiting to open the
+        person is told plainly to try again, and nothing is started for them.
+        """
+        if self._opening >= self.opening_limit:
+            log.warning("busy: %s modals waiting to open, asked a person to retry", self._opening)
+            await ack(text=BUSY)
+            return
+        await ack()
+        self._opening += 1
+        try:
+            await self._open_flow(body, client, flow)
+        finally:
+            self._opening -= 1
 
     async def _open_flow(self, body: dict[str, Any], client: AsyncWebClient, flow: str) -> None:
         try:
@@ -136,8 +164,12 @@ class SlackListeners:
     async def button(
         self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
     ) -> None:
-        """Every button: decode its ``ActionRef`` and route it."""
+        """Every button: decode its ``ActionRef`` and route it; a repeat of a press is dropped."""
         await ack()
+        key = press_key(body)
+        if key and await self._core.seen_before(key):
+            log.info("ignored a repeated Slack press %s", key)
+            return
         try:
             ref = ActionRef.decode(str(action.get("value", "")))
         except ActionCodecError:
