@@ -6,11 +6,12 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test install lint types pytest postgres-binaries clean help
+.PHONY: run test install lint types pytest postgres-binaries clean help bench
 
 help:
 	@echo "make run   - install into .venv, apply migrations, serve on SQLite under ./data/"
 	@echo "make test  - install into .venv, then ruff, mypy and pytest (PostgreSQL included)"
+	@echo "make bench - the performance suite against its peers (bench/results.json, results.md)"
 
 $(PY):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed")'
@@ -41,8 +42,8 @@ postgres-binaries:
 	fi
 
 lint: install
-	$(VENV)/bin/ruff check bot tests manifests
-	$(VENV)/bin/ruff format --check bot tests manifests
+	$(VENV)/bin/ruff check bot tests manifests bench
+	$(VENV)/bin/ruff format --check bot tests manifests bench
 
 types: install
 	$(VENV)/bin/mypy bot
@@ -51,6 +52,19 @@ pytest: install postgres-binaries
 	$(VENV)/bin/pytest -ra
 
 test: lint types pytest
+
+# The performance suite (issue #7): wrk from the system packages if missing (root with
+# apt-get), then every server in turn on loopback; writes bench/results.json and results.md.
+bench: install
+	@command -v wrk >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "Installing wrk for the benchmark"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; \
+		else \
+			echo "wrk is missing: install it (apt-get install wrk, brew install wrk)"; exit 1; \
+		fi; \
+	}
+	$(PY) -m bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,331 @@
+"""The runs: each server in turn, driven with its request set; for the bot, what people saw.
+
+Slack listeners ``ack()`` first and work after (bolt answers the HTTP request on the
+``ack``), so ``wrk``'s figure for the bot is how fast it *acknowledges*. What a person
+waits for comes later: the modal (``views.open``) after ``/report-abuse``, the updated card
+(``chat.update``, sent by the delivery loop) after a press. The suite therefore counts those
+calls on the fake Slack and takes the bot's throughput as results seen per second, from
+the start of the run to the last one seen. Teams answers in the request itself (the reply
+is sent, or the card returned, before the response), so there ``wrk``'s figure is it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import sqlite3
+import time
+import urllib.request
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench import payloads
+from bench.config import BOT_TOKEN, SIGNING_SECRET, RunConfig
+from bench.driver import Load, drive
+from bench.processes import Server, free_port, running
+from bench.seed import PressCases, bind_triage_channel
+from bot.delivery import LEASE_SECONDS
+from bot.model import Platform
+
+IDLE_SETTLE_SECONDS = 1.0
+# A send that failed is taken up again when its lease runs out: wait longer than that.
+QUIET_SECONDS = LEASE_SECONDS + 10.0
+BUSY_TIMEOUT_MS = 5000
+DRAIN_CAP_SECONDS = 600.0
+PLATFORM_VARIABLES = (
+    "SLACK_APP_TOKEN",
+    "TEAMS_APP_PASSWORD",
+    "TEAMS_TENANT_ID",
+)
+
+
+@dataclass(frozen=True)
+class Fakes:
+    """The running fakes (:mod:`bench.fakes`)."""
+
+    slack_port: int
+    connector_port: int
+
+    @property
+    def slack_api_url(self) -> str:
+        return f"http://127.0.0.1:{self.slack_port}/api/"
+
+    @property
+    def service_url(self) -> str:
+        return f"http://127.0.0.1:{self.connector_port}/"
+
+    def stats(self, which: str) -> dict[str, Any]:
+        port = self.slack_port if which == "slack" else self.connector_port
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/stats", timeout=5) as response:
+            found: dict[str, Any] = json.load(response)
+        return found
+
+
+@dataclass
+class Outcome:
+    """One server driven with one request set.
+
+    ``completed`` and ``completed_rps`` are the results people saw after an ``ack`` (bot
+    on Slack only); ``drain_seconds`` is how long after the load stopped the last one came.
+    """
+
+    name: str
+    setup: str
+    load: Load
+    completed: int | None = None
+    completed_rps: float | None = None
+    drain_seconds: float | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def throughput(self) -> float:
+        """Per second: results seen when they come after the ack, else answers."""
+        return self.completed_rps if self.completed_rps is not None else self.load.rps
+
+
+@dataclass(frozen=True)
+class Context:
+    """What every run needs."""
+
+    config: RunConfig
+    work: Path
+    fakes: Fakes
+    press: PressCases
+    template: Path
+    pack: Path
+
+
+def request_file(context: Context, name: str, requests: Sequence[payloads.Request]) -> Path:
+    return payloads.write(requests, context.work / f"{name}.requests")
+
+
+def load(context: Context, server: Server, requests: Path) -> Load:
+    return drive(
+        context.config.driver,
+        server.url,
+        requests,
+        duration=context.config.duration,
+        connections=context.config.connections,
+    )
+
+
+def run_peer(
+    context: Context, name: str, peer: str, setup: str, requests: Sequence[payloads.Request]
+) -> Outcome:
+    """Drive one of :mod:`bench.peers` with ``requests``."""
+    port = free_port()
+    arguments = ["-m", "bench.peers", peer, "--port", str(port)]
+    arguments += ["--slack-api-url", context.fakes.slack_api_url]
+    file = request_file(context, name, requests)
+    with running(name, arguments, port=port, log=context.work / f"{name}.log") as server:
+        measured = load(context, server, file)
+        rss = server.rss_mb()
+    return Outcome(name, setup, measured, extra={"rss_after_mb": round(rss, 1)})
+
+
+@dataclass(frozen=True)
+class BotScenario:
+    """One of the bot's scenarios.
+
+    Args:
+        name: the key in the results.
+        setup: what is measured, said in the results.
+        requests: builds the request set (signed now).
+        bind: the platform whose triage channel is bound (press scenarios).
+        seen_on: ``(fake, methods)`` whose calls are what people see after the ack.
+        delivered_on: ``(fake, methods)`` the delivery loop sends to, waited for.
+    """
+
+    name: str
+    setup: str
+    requests: Callable[[Context], Sequence[payloads.Request]]
+    bind: Platform | None = None
+    seen_on: tuple[str, tuple[str, ...]] | None = None
+    delivered_on: tuple[str, tuple[str, ...]] | None = None
+
+
+def bot_environment(context: Context, database: Path, port: int, files: Path) -> dict[str, str]:
+    """The variables an operator would set, pointing Slack's Web API at the fake."""
+    return {
+        "DATABASE_URL": f"sqlite+aiosqlite:///{database}",
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": context.fakes.slack_api_url,
+        "TEAMS_APP_ID": "",
+        "BOT_POLICY_PACK": str(context.pack),
+        "BOT_FILE_STORE": str(files),
+        "PORT": str(port),
+        **{name: "" for name in PLATFORM_VARIABLES},
+    }
+
+
+def run_bot(context: Context, scenario: BotScenario) -> Outcome:
+    """Start ``python -m bot serve`` on a fresh copy of the press database and drive it."""
+    home = context.work / scenario.name
+    home.mkdir(parents=True, exist_ok=True)
+    database = shutil.copyfile(context.template, home / "bot.db")
+    if scenario.bind is not None:
+        bind_triage_channel(database, scenario.bind, context.fakes.service_url)
+    port = free_port()
+    env = bot_environment(context, database, port, home / "files")
+    file = request_file(context, scenario.name, scenario.requests(context))
+    log = context.work / f"{scenario.name}.log"
+    with running(scenario.name, ["-m", "bot", "serve"], port=port, log=log, env=env, cwd=home) as s:
+        time.sleep(IDLE_SETTLE_SECONDS)
+        idle = s.rss_mb()
+        before = {w: context.fakes.stats(w) for w in ("slack", "connector")}
+        outcome = Outcome(scenario.name, scenario.setup, load(context, s, file))
+        observe(context.fakes, scenario, outcome, before, database)
+        outcome.extra.update(ready_seconds=s.ready_seconds, idle_rss_mb=idle)
+        outcome.extra["rss_after_mb"] = round(s.rss_mb(), 1)
+    outcome.extra.update(database_figures(database))
+    outcome.extra["errors_logged"] = errors_logged(log)
+    return outcome
+
+
+def observe(
+    fakes: Fakes,
+    scenario: BotScenario,
+    outcome: Outcome,
+    before: dict[str, Any],
+    database: Path,
+) -> None:
+    """After the load: wait for what people see and what is delivered, and count it."""
+    measured = outcome.load
+    ended = measured.started_at + measured.seconds
+    if scenario.seen_on is not None:
+        count, last = settle(fakes, scenario.seen_on, before, measured.requests, database)
+        outcome.completed = count
+        outcome.completed_rps = count / max(last - measured.started_at, 1e-9)
+        outcome.drain_seconds = max(last - ended, 0.0)
+        outcome.extra["acked_never_seen"] = max(measured.requests - count, 0)
+    if scenario.delivered_on is not None:
+        count, last = settle(fakes, scenario.delivered_on, before, measured.requests, database)
+        outcome.extra["delivered"] = count
+        outcome.extra["delivery_drain_seconds"] = round(max(last - ended, 0.0), 3)
+
+
+def settle(
+    fakes: Fakes,
+    seen_on: tuple[str, tuple[str, ...]],
+    before: dict[str, Any],
+    expected: int,
+    database: Path,
+) -> tuple[int, float]:
+    """Wait until the fake has seen ``expected`` calls of the methods, or the bot is idle.
+
+    The bot counts as busy while the calls keep coming or its database keeps changing
+    (transitions recorded, drafts opened, messages sent): under a burst the delivery loop
+    may send nothing for a while as it waits its turn for the database.
+
+    Returns:
+        How many calls came during the run, and the time of the last one.
+    """
+    which, methods = seen_on
+    started = time.monotonic()
+    count, last, quiet_since, progress = 0, 0.0, time.monotonic(), database_progress(database)
+    while time.monotonic() - started < DRAIN_CAP_SECONDS:
+        stats = fakes.stats(which)
+        now_count = sum(
+            stats["counts"].get(m, 0) - before[which]["counts"].get(m, 0) for m in methods
+        )
+        now_progress = database_progress(database)
+        if now_count != count or now_progress != progress:
+            count, progress, quiet_since = now_count, now_progress, time.monotonic()
+        last = max((stats["last"].get(m, 0.0) for m in methods), default=0.0)
+        if count >= expected and time.monotonic() - quiet_since > 0.5:
+            break
+        if time.monotonic() - quiet_since > QUIET_SECONDS:
+            break
+        time.sleep(0.25)
+    return count, last
+
+
+def database_progress(database: Path) -> int:
+    """A number that grows while the bot works through a backlog (read-only, WAL reader)."""
+    with contextlib.closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as db:
+        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        row = db.execute(
+            "SELECT (SELECT count(*) FROM case_events) + (SELECT count(*) FROM flow_sessions)"
+            " + (SELECT count(*) FROM outbox WHERE status != 'pending')"
+        ).fetchone()
+    return int(row[0])
+
+
+def database_figures(database: Path) -> dict[str, int]:
+    """What the run left in the database: transitions recorded, messages still queued."""
+    with contextlib.closing(sqlite3.connect(database)) as connection:
+        acknowledged = connection.execute(
+            "SELECT count(*) FROM case_events WHERE event = 'acknowledge'"
+        ).fetchone()[0]
+        queued = connection.execute(
+            "SELECT count(*) FROM outbox WHERE status = 'pending'"
+        ).fetchone()[0]
+        drafts = connection.execute(
+            "SELECT count(*) FROM flow_sessions WHERE status = 'open'"
+        ).fetchone()[0]
+    return {"acknowledged": acknowledged, "outbox_pending": queued, "open_drafts": drafts}
+
+
+def errors_logged(log: Path) -> int:
+    """Lines the server logged at ERROR (a failed listener, a failed delivery)."""
+    text = log.read_text(errors="replace") if log.exists() else ""
+    return sum(1 for line in text.splitlines() if " ERROR " in line)
+
+
+def slash_set(context: Context) -> list[payloads.Request]:
+    return payloads.slash_commands(context.config.requests_per_set)
+
+
+def press_set(context: Context) -> list[payloads.Request]:
+    return payloads.triage_presses(context.press.slack)
+
+
+def teams_message_set(context: Context) -> list[payloads.Request]:
+    return payloads.teams_messages(context.config.requests_per_set, context.fakes.service_url)
+
+
+def teams_press_set(context: Context) -> list[payloads.Request]:
+    return payloads.teams_presses((c for c, _ in context.press.teams), context.fakes.service_url)
+
+
+SLACK_SEEN = ("slack", ("views.open",))
+PRESS_SEEN = ("slack", ("chat.update", "chat.postEphemeral"))
+BOT_SCENARIOS = (
+    BotScenario(
+        "bot_slash",
+        "python -m bot serve on SQLite: /report-abuse from a new person each time; ack, then "
+        "a new draft stored and views.open on the fake Slack (seen = views.open calls)",
+        slash_set,
+        seen_on=SLACK_SEEN,
+    ),
+    BotScenario(
+        "bot_press",
+        "python -m bot serve on SQLite, delivery loop running: Acknowledge on a different "
+        "new report each time (a legal move); ack, then authorise, transition, timeline, "
+        "card update and reporter notice queued; the delivery loop sends chat.update "
+        "(seen = chat.update calls)",
+        press_set,
+        bind=Platform.SLACK,
+        seen_on=PRESS_SEEN,
+    ),
+    BotScenario(
+        "bot_teams_message",
+        "python -m bot serve, Teams local mode: 'report abuse' from a new person each time; "
+        "a new draft stored and the first page sent as a reply on the fake connector, "
+        "before the response",
+        teams_message_set,
+    ),
+    BotScenario(
+        "bot_teams_press",
+        "python -m bot serve, Teams local mode, delivery loop running: Acknowledge "
+        "(adaptiveCard/action) on a different new report each time; the refreshed card is "
+        "the invoke response; the channel card update goes out through the outbox",
+        teams_press_set,
+        bind=Platform.TEAMS,
+        delivered_on=("connector", ("update",)),
+    ),
+)

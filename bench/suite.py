@@ -1,0 +1,142 @@
+"""One run of the suite: seed, start the fakes, drive every server in turn, measure the register.
+
+The order is the limit, the peers, then the bot's four scenarios (each on a fresh copy of
+the same seeded database, in a fresh process), then the register. Servers run one at a
+time so each has the machine to itself, apart from the load driver and the fakes.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Collection, Sequence
+from pathlib import Path
+from typing import Any
+
+from bench import payloads, register, report, seed
+from bench.config import SLACK_MANAGER, TEAMS_MANAGER, RunConfig
+from bench.processes import free_port, running
+from bench.scenarios import (
+    BOT_SCENARIOS,
+    Context,
+    Fakes,
+    Outcome,
+    press_set,
+    run_bot,
+    run_peer,
+    slash_set,
+    teams_message_set,
+    teams_press_set,
+)
+from bot.policy.loader import DEFAULT_PACK
+
+LOCAL_MODE = "empty app id: local mode, no token check (as the bot is run here)"
+PEER_RUNS: tuple[tuple[str, str, str, Callable[[Context], Sequence[payloads.Request]]], ...] = (
+    (
+        "limit_aiohttp",
+        "aiohttp",
+        "bare aiohttp handler answering 200 (the slash requests)",
+        slash_set,
+    ),
+    (
+        "bolt_command",
+        "bolt",
+        "slack-bolt AsyncApp via AsyncApp.web_app(), signature checked, auth.test once; "
+        "the /report-abuse listener only acks",
+        slash_set,
+    ),
+    (
+        "bolt_action",
+        "bolt",
+        "the same bolt app; its action listener only acks (the press requests)",
+        press_set,
+    ),
+    (
+        "cloudadapter_message",
+        "cloudadapter",
+        f"stock CloudAdapter.process() and a no-op ActivityHandler, {LOCAL_MODE}; message",
+        teams_message_set,
+    ),
+    (
+        "cloudadapter_invoke",
+        "cloudadapter",
+        f"the same; adaptiveCard/action answered with a fixed one-line card, {LOCAL_MODE}",
+        teams_press_set,
+    ),
+)
+
+SERVER_NAMES = frozenset([*(run[0] for run in PEER_RUNS), *(s.name for s in BOT_SCENARIOS)])
+
+
+def write_pack(path: Path) -> Path:
+    """The default pack with the benchmark's triage managers named in its roles.
+
+    The pack is edited as text: a YAML round trip would turn its ``yes``/``no`` option ids
+    into booleans.
+    """
+    from importlib import resources
+
+    text = resources.files("bot.policy").joinpath("packs", DEFAULT_PACK).read_text("utf-8")
+    empty = "  triage_manager:\n    label: Abuse report triage\n    members: []\n"
+    assert empty in text, "the default pack's triage_manager role has changed"
+    members = f'["slack:{SLACK_MANAGER}", "teams:{TEAMS_MANAGER}"]'
+    named = empty.replace("members: []", f"members: {members}")
+    path.write_text(text.replace(empty, named), encoding="utf-8")
+    return path
+
+
+def say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def drive_servers(
+    config: RunConfig, work: Path, only: Collection[str] | None = None
+) -> dict[str, Outcome]:
+    """Start the fakes, seed the press database, and drive every server (or ``only`` those).
+
+    Args:
+        config: sizes and durations.
+        work: a directory for this run's databases, request sets and logs.
+        only: the names of the servers to drive; all of them when None.
+    """
+    work.mkdir(parents=True, exist_ok=True)
+    slack_port, connector_port = free_port(), free_port()
+    arguments = ["-m", "bench.fakes", "--slack-port", str(slack_port)]
+    arguments += ["--connector-port", str(connector_port)]
+    outcomes: dict[str, Outcome] = {}
+    with running("fakes", arguments, port=connector_port, log=work / "fakes.log", health="/stats"):
+        fakes = Fakes(slack_port, connector_port)
+        say(f"Seeding {config.requests_per_set:,} reports per press scenario")
+        template = work / "press-template.db"
+        template.unlink(missing_ok=True)
+        press = seed.press_database(template, config.requests_per_set, fakes.service_url)
+        context = Context(config, work, fakes, press, template, write_pack(work / "pack.yaml"))
+        for name, peer, setup, requests in PEER_RUNS:
+            if only is None or name in only:
+                say(f"Driving {name}")
+                outcomes[name] = run_peer(context, name, peer, setup, requests(context))
+                say(f"  {outcomes[name].load.rps:,.0f} requests/s")
+        for scenario in BOT_SCENARIOS:
+            if only is None or scenario.name in only:
+                say(f"Driving {scenario.name}")
+                outcomes[scenario.name] = run_bot(context, scenario)
+                say(f"  {outcomes[scenario.name].throughput:,.0f} per second")
+    return outcomes
+
+
+def run(config: RunConfig, driver: str, work: Path, cache: Path) -> dict[str, Any]:
+    """Run everything and return the results document.
+
+    Args:
+        config: sizes and durations.
+        driver: how the load was driven, as the results should say.
+        work: a directory for this run's databases, request sets and logs.
+        cache: where seeded registers are kept between runs.
+    """
+    outcomes = drive_servers(config, work)
+    say(f"Seeding (or reusing) the register of {config.register_rows:,} reports")
+    database = seed.register(config.register_rows, cache)
+    say("Timing the recurring-sender lookup")
+    lookup = register.lookup(database, config.register_rows, config.lookups)
+    say("Exporting the register")
+    exported = register.export(database, work / "export")
+    return report.results(config, driver, outcomes, lookup, exported)

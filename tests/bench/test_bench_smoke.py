@@ -1,0 +1,108 @@
+"""The benchmark suite's smoke run: every server starts, answers, and the results file holds
+exactly the issue's keys, with numbers.
+
+Speed is never asserted here (a test on a shared machine cannot time anything fairly); the
+figures are printed for the eye. The full run is ``make bench``. Without ``wrk`` the run
+falls back to its Python load driver, and the results' ``driver`` says so.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.bench.conftest import FIGURES
+
+ROOT = Path(__file__).resolve().parents[2]
+REQUIRED = {
+    "machine": str,
+    "ratios": {
+        "slash_vs_bolt",
+        "press_vs_bolt",
+        "teams_message_vs_cloudadapter",
+        "teams_press_vs_cloudadapter",
+    },
+    "p99_ms": {"slash", "press"},
+    "register": {"lookup_p99_ms", "export_seconds", "export_peak_mb"},
+    "idle_rss_mb": float,
+    "ready_seconds": float,
+}
+SERVERS = {
+    "limit_aiohttp",
+    "bolt_command",
+    "bolt_action",
+    "cloudadapter_message",
+    "cloudadapter_invoke",
+    "bot_slash",
+    "bot_press",
+    "bot_teams_message",
+    "bot_teams_press",
+}
+
+
+def is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """One smoke run of ``python -m bench``, written under a temporary directory."""
+    base = tmp_path_factory.mktemp("bench")
+    out = base / "results.json"
+    command = [sys.executable, "-m", "bench", "--smoke", "--out", str(out)]
+    command += ["--work", str(base / "work"), "--cache", str(base / "cache")]
+    run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=1200)
+    assert run.returncode == 0, run.stderr[-4000:]
+    assert out.with_suffix(".md").read_text(encoding="utf-8").startswith("# Benchmark results")
+    document: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
+    return document
+
+
+@pytest.mark.bench
+def test_the_results_have_exactly_the_required_keys_with_numbers(
+    results: dict[str, Any], request: pytest.FixtureRequest
+) -> None:
+    assert set(REQUIRED) <= set(results)
+    assert isinstance(results["machine"], str) and results["machine"]
+    for key in ("ratios", "p99_ms", "register"):
+        assert set(results[key]) == REQUIRED[key], key
+        assert all(is_number(v) for v in results[key].values()), results[key]
+    assert is_number(results["idle_rss_mb"]) and is_number(results["ready_seconds"])
+    assert "wrk" in results["driver"] or "python" in results["driver"]
+    figures = request.config.stash.setdefault(FIGURES, [])
+    figures.append(f"driver: {results['driver']}")
+    for target in results["targets"]:
+        figures.append(f"{target['what']}: {target['measured']} (target {target['target']})")
+
+
+@pytest.mark.bench
+def test_every_server_answered_every_request_with_a_2xx(
+    results: dict[str, Any], request: pytest.FixtureRequest
+) -> None:
+    servers = results["servers"]
+    assert set(servers) == SERVERS
+    for name, figures in servers.items():
+        assert figures["answered"] > 0, name
+        assert figures["non_2xx"] == 0, name
+        assert figures["socket_errors"] == 0, name
+    lines = request.config.stash.setdefault(FIGURES, [])
+    lines += [f"{name}: {s['requests_per_s']} requests/s" for name, s in servers.items()]
+
+
+@pytest.mark.bench
+def test_the_bot_did_the_work_each_request_asked_for(results: dict[str, Any]) -> None:
+    """Each request is a different person or report, so each one answered leaves a trace."""
+    servers = results["servers"]
+    slash, press = servers["bot_slash"], servers["bot_press"]
+    message, teams_press = servers["bot_teams_message"], servers["bot_teams_press"]
+    assert slash["seen"] >= 1 and slash["open_drafts"] >= slash["seen"], slash
+    assert press["acknowledged"] > 1 and press["seen"] == press["acknowledged"], press
+    assert message["open_drafts"] >= message["answered"], message
+    assert teams_press["acknowledged"] >= teams_press["answered"], teams_press
+    assert teams_press["delivered"] == teams_press["acknowledged"], teams_press
