@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.handlers.slack import listeners
+from bot.storage.repos import cases
 from bot.storage.tables import FlowSession
 from tests.support.bot_fixtures import BotClient, pack_with_roles, serve_bot, slack_settings
 from tests.support.fake_slack import FakeSlack
@@ -44,3 +45,23 @@ async def test_under_the_limit_each_opening_makes_room_for_the_next(
             assert response.status == 200 and not await response.text()
             await fake_slack.wait_for("views.open", number)
         assert await drafts_of(bot) == {"U0FIRST", "U0SECOND", "U0THIRD"}
+
+
+async def test_past_the_pressing_limit_a_press_is_turned_away_and_the_person_told(
+    sqlite_url: str, fake_slack: FakeSlack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.e2e.test_slack_triage import submitted_report
+    from tests.support.slack_signing import press_body
+
+    monkeypatch.setattr(listeners, "PRESSING_LIMIT", 0)  # every press "could not be recorded"
+    settings = slack_settings(sqlite_url, fake_slack, tmp_path)
+    pack = pack_with_roles(triage_manager=["slack:U0MANAGER"], admin=["slack:U0ADMIN"])
+    async with serve_bot(settings, pack) as bot:
+        card = await submitted_report(bot, fake_slack)
+        pressed = await bot.slack(press_body("U0MANAGER", card["Acknowledge"]))
+        assert pressed.status == 200
+        [told] = await fake_slack.wait_for("chat.postEphemeral", 1)
+        assert told.body["user"] == "U0MANAGER" and "press the button again" in told.body["text"]
+        async with bot.core.db() as s:
+            [report] = await cases.list(session=s, kind="abuse_report")
+        assert report.state == "new", "the press turned away changed nothing"
