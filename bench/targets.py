@@ -41,7 +41,11 @@ LIMITS = {
         "dispatch, which the peer pays too. Acks run faster than modals open "
         "(servers.bot_slash.requests_per_s), which only builds a backlog: seen_drain_s is "
         "how long after the burst the last modal opened, and on real Slack a modal opened "
-        "more than 3 s after its command fails (the trigger_id expires)."
+        "more than 3 s after its command fails (the trigger_id expires). Past 64 modals "
+        "waiting to open, the bot answers a command at once with a plain 'please try again "
+        "in a minute' and starts nothing, so those acks count as acked and never seen: "
+        "under this flood most acks are such answers, and their bolt dispatch takes CPU "
+        "from the modals that do open."
     ),
     "p99_ms.slash": ACK_FIRST,
     "ratios.press_vs_bolt": (
@@ -52,15 +56,13 @@ LIMITS = {
         "a hop to aiosqlite's thread and back: 25-35 ms of CPU a press measured alone on "
         "this machine, and SQLite runs one write transaction at a time, so the bot "
         "sustains tens of presses a second where bolt acks thousands. Should presses be "
-        "acked faster than that, the backlog grows, the delivery loop waits behind it for "
-        "the database, and presses still queued after the pool's 30 s timeout fail "
-        "(acked_never_seen, errors_logged)."
+        "acked faster than that, the backlog grows: past 64 presses waiting, a press is "
+        "turned away at once (it changes nothing and the person is told privately to press "
+        "again), so no press waits for the pool's 30 s timeout and fails unseen."
     ),
     "p99_ms.press": (
-        "Before its ack a press records its delivery key in the database (the Slack "
-        "middleware drops a repeated press), so each ack waits its turn for SQLite's one "
-        "writer behind the presses in hand: with 32 presses at once, about 32 press "
-        "transactions. " + ACK_FIRST
+        "A press is acked before any database work (the repeat-press check runs after the "
+        "ack). " + ACK_FIRST
     ),
     "ratios.teams_message_vs_cloudadapter": (
         "The stock adapter's msrest client set-up per request is cached away, but each "

@@ -88,7 +88,7 @@ def press_body(
         "user": {"id": user, "name": user.lower()},
         "team": {"id": "T0FAKE"},
         "api_app_id": "A0APP",
-        "trigger_id": f"press-{user}",
+        "trigger_id": f"t-{user}",
         "channel": {"id": channel},
         "container": container,
         "actions": [

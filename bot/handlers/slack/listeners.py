@@ -8,10 +8,9 @@ puts a message on the wrong field; ``update`` shows the next page.
 
 from __future__ import annotations
 
-import contextlib
+import asyncio
 import dataclasses
 import logging
-from collections.abc import Iterator
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck
@@ -39,14 +38,14 @@ from bot.replies import replies_card
 log = logging.getLogger(__name__)
 
 CASE_FORM = "case_form"
-# Modals waiting to open, beyond which a command is answered "busy" (see _open_in_time):
+# Modals opening at once; a command waits for room, else is answered "busy" (Backlog):
 # at the ~100 a second one process opens on SQLite, the last still opens well inside 3 s.
 OPENING_LIMIT = 64
 BUSY = (
     "Sorry, a lot of people are using this right now and it could not open in time. "
     "Nothing has been lost: please try again in a minute."
 )
-# Presses waiting for the database, beyond which a press is turned away at once: each takes
+# Presses in hand at once; a press waits for room, else is turned away (Backlog): each takes
 # ~25 ms of the one SQLite connection, so the last waits ~1.6 s, never the pool's 30 s.
 PRESSING_LIMIT = 64
 BUSY_PRESS = (
@@ -55,24 +54,31 @@ BUSY_PRESS = (
 )
 
 
+# How long a request may wait for room before its ack, leaving time in Slack's 3 seconds.
+ROOM_WAIT_SECONDS = 1.5
+
+
 class Backlog:
-    """How much work of one kind is waiting, against the most that can be done in time."""
+    """Room for work of one kind, at most ``limit`` at once.
+
+    A request waits for room *before* it is acknowledged, so a burst slows the acks down
+    (the platform's clients wait) instead of piling up acknowledged work that then times
+    out unseen. Only when no room comes within ``ROOM_WAIT_SECONDS`` is the person told.
+    """
 
     def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.waiting = 0
+        self._room = asyncio.Semaphore(limit)
 
-    @property
-    def full(self) -> bool:
-        return self.waiting >= self.limit
-
-    @contextlib.contextmanager
-    def entry(self) -> Iterator[None]:
-        self.waiting += 1
+    async def enter(self) -> bool:
+        """Take a place; False when none came in time (nothing taken)."""
         try:
-            yield
-        finally:
-            self.waiting -= 1
+            await asyncio.wait_for(self._room.acquire(), ROOM_WAIT_SECONDS)
+        except TimeoutError:
+            return False
+        return True
+
+    def leave(self) -> None:
+        self._room.release()
 
 
 START_ACTIONS = {
@@ -121,16 +127,19 @@ class SlackListeners:
         """Open ``flow``, or say at once that we are busy when the modal could not open in time.
 
         Slack lets a modal open only within 3 seconds of the command. In a burst, work queued
-        past that would fail unseen, so beyond ``opening_limit`` modals waiting to open the
-        person is told plainly to try again, and nothing is started for them.
+        past that would fail unseen, so a command waits for room among ``OPENING_LIMIT``
+        modals opening (see :class:`Backlog`); if none comes in time the person is told
+        plainly to try again, and nothing is started for them.
         """
-        if self._opening.full:
+        if not await self._opening.enter():
             log.warning("busy: %s modals waiting to open, asked a person to retry", OPENING_LIMIT)
             await ack(text=BUSY)
             return
-        await ack()
-        with self._opening.entry():
+        try:
+            await ack()
             await self._open_flow(body, client, flow)
+        finally:
+            self._opening.leave()
 
     async def _open_flow(self, body: dict[str, Any], client: AsyncWebClient, flow: str) -> None:
         try:
@@ -194,20 +203,24 @@ class SlackListeners:
     ) -> None:
         """Every button: decode its ``ActionRef`` and route it; a repeat of a press is dropped.
 
-        Past ``pressing_limit`` presses waiting, the person is told at once that this press
-        was not recorded, rather than have it acknowledged and then time out unseen.
+        Past ``PRESSING_LIMIT`` presses in hand, a press waits for room before its ack (see
+        :class:`Backlog`); if none comes in time the person is told that this press was not
+        recorded, rather than have it acknowledged and then time out unseen.
         """
-        await ack()
-        if self._pressing.full:
+        if not await self._pressing.enter():
+            await ack()
             log.warning("busy: %s presses waiting, asked a person to press again", PRESSING_LIMIT)
             await self._say_busy(body, client)
             return
-        with self._pressing.entry():
+        try:
+            await ack()
             key = press_key(body)
             if key and await self._core.seen_before(key):
                 log.info("ignored a repeated Slack press %s", key)
                 return
             await self._route_press(body, action, client)
+        finally:
+            self._pressing.leave()
 
     async def _say_busy(self, body: dict[str, Any], client: AsyncWebClient) -> None:
         channel = (body.get("container") or {}).get("channel_id") or (
