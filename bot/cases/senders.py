@@ -88,8 +88,12 @@ def _phone(text: str, region: str) -> str:
 
 def _handle_from_url(text: str) -> str:
     url = text if "://" in text else f"https://{text}"
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower().removeprefix("www.").removeprefix("m.")
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+    except ValueError:  # e.g. an unclosed "[" reads as a broken IPv6 address
+        return ""
+    host = (hostname or "").lower().removeprefix("www.").removeprefix("m.")
     segments = [s for s in parts.path.split("/") if s]
     if host not in PROFILE_HOSTS or not segments:
         return f"{host}{parts.path.rstrip('/')}".lower()
