@@ -12,6 +12,8 @@ from typing import Any
 
 from bot.cards import Button, Card, ChoiceInput, Element, Input, Option, PeopleInput, TextInput
 from bot.cases.lifecycle import CaseEvent
+from bot.flows.answers import as_list
+from bot.flows.spec import is_blank
 from bot.policy import PolicyPack
 from bot.policy.common import Ask
 
@@ -99,15 +101,9 @@ def form_card(
 
 
 def _as_list(value: Any) -> list[Any]:
-    """Lists stay lists and Teams' comma-joined strings are split; any other value is kept
-    as it came, so ``check`` refuses it on its field instead of recording ``str(value)``."""
-    if isinstance(value, list | tuple):
-        return [v for v in value if v not in (None, "")]
-    if value in (None, ""):
-        return []
-    if isinstance(value, str):
-        return [part.strip() for part in value.split(",") if part.strip()]
-    return [value]
+    """The flows' list shape (Teams' comma-joined strings split), without blank entries; any
+    other value is kept as it came, so ``check`` refuses it on its field."""
+    return [item for item in as_list(value) if not is_blank(item)]
 
 
 def normalise(pack: PolicyPack, event: CaseEvent, values: dict[str, Any]) -> dict[str, Any]:

@@ -33,7 +33,7 @@ def normalise(page: Page, values: Mapping[str, Any], answers: Mapping[str, Any])
             # show files attached earlier, so an empty file field must not erase them).
             out[step.id] = list(answers.get(step.id) or [])
         elif step.kind in LIST_KINDS:
-            items = [_stripped(v) for v in _as_list(value) if not is_blank(v)]
+            items = [_stripped(v) for v in as_list(value) if not is_blank(v)]
             out[step.id] = list(dict.fromkeys(items)) if _hashable(items) else items
         elif step.kind is StepKind.CONFIRM:
             out[step.id] = _confirmation(value)
@@ -59,7 +59,7 @@ def _confirmation(value: Any) -> Any:
     return value
 
 
-def _as_list(value: Any) -> list[Any]:
+def as_list(value: Any) -> list[Any]:
     """Lists stay lists; Teams sends multiple choices as one comma-separated string."""
     if isinstance(value, list | tuple):
         return list(value)
