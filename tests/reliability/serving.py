@@ -70,15 +70,13 @@ class ServeProcess:
             await asyncio.sleep(0.1)
         return Site(self.replica, self.db)
 
-    async def kill(self) -> float:
-        """``kill -9``: no shutdown, no finishing of anything. Returns when (epoch seconds)."""
+    async def kill(self) -> None:
+        """``kill -9``: no shutdown, no finishing of anything."""
         assert self.replica is not None
         process = self.replica.process
         process.send_signal(signal.SIGKILL)
-        killed = time.time()
         await process.wait()
         assert process.returncode == -signal.SIGKILL
-        return killed
 
     async def let_leases_run_out(self) -> int:
         """What 60 s of waiting would do: the dead process's leases on outbox rows end.
