@@ -31,9 +31,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 
 from bot.storage.crypto import DataCipher, install
+from bot.storage.sqlite_inline import BUSY_WAIT_SECONDS, InlineConnection, connector
 
 DEFAULT_URL = "sqlite+aiosqlite:///./data/bot.db"
-SQLITE_BUSY_TIMEOUT_MS = 5000
+SQLITE_BUSY_TIMEOUT_MS = int(BUSY_WAIT_SECONDS * 1000)  # how long a writer waits for the lock
 
 _POSTGRES_NAMES = {"postgres", "postgresql", "postgresql+asyncpg", "postgresql+psycopg"}
 _SQLITE_NAMES = {"sqlite", "sqlite+pysqlite", "sqlite+aiosqlite"}
@@ -104,19 +105,23 @@ def _sqlite_engine(url: URL, **options: Any) -> AsyncEngine:
         # turn in the pool's queue, wastes no time and fails no request in a burst.
         options.setdefault("pool_size", 1)
         options.setdefault("max_overflow", 0)
+    # Statements run on the loop's thread, not aiosqlite's (see sqlite_inline.py).
+    options.setdefault("async_creator", connector(database or ":memory:"))
     engine = _create_async_engine(url, **options)
 
     @event.listens_for(engine.sync_engine, "connect")
     def _configure(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy emit BEGIN itself (below) instead of sqlite3's deferred BEGIN.
-        dbapi_connection.isolation_level = None
+        if dbapi_connection.isolation_level is not None:
+            dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         try:
             if not in_memory:
                 cursor.execute("PRAGMA journal_mode=WAL")
                 # NORMAL is durable against corruption in WAL mode and much faster than FULL.
                 cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            if not isinstance(dbapi_connection.driver_connection, InlineConnection):
+                cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
             cursor.execute("PRAGMA foreign_keys=ON")
         finally:
             cursor.close()

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.storage import sqlite_inline
 from bot.storage.engine import create_engine, dialect_name, normalise_url
 
 
@@ -48,7 +50,7 @@ async def test_sqlite_parent_directory_is_created(tmp_path: Path) -> None:
         await engine.dispose()
 
 
-async def test_sqlite_connections_use_wal_busy_timeout_and_foreign_keys(tmp_path: Path) -> None:
+async def test_sqlite_connections_use_wal_and_foreign_keys(tmp_path: Path) -> None:
     # The bot keeps one connection per SQLite file; a pool of two shows every new one is set up.
     engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/bot.db", pool_size=2)
     try:
@@ -64,7 +66,8 @@ async def test_sqlite_connections_use_wal_busy_timeout_and_foreign_keys(tmp_path
 async def _assert_configured(connection: AsyncConnection) -> None:
     pragma = connection.exec_driver_sql
     assert (await pragma("PRAGMA journal_mode")).scalar() == "wal"
-    assert (await pragma("PRAGMA busy_timeout")).scalar() == 5000
+    # No busy handler sleeping on the loop's thread: the wait for a lock is asynchronous.
+    assert (await pragma("PRAGMA busy_timeout")).scalar() == 0
     assert (await pragma("PRAGMA foreign_keys")).scalar() == 1
     await connection.rollback()
 
@@ -101,5 +104,64 @@ async def test_sqlite_writer_waits_for_another_instead_of_failing(tmp_path: Path
         await asyncio.gather(*(bump() for _ in range(5)))
         async with engine.connect() as connection:
             assert (await connection.exec_driver_sql("SELECT n FROM counter")).scalar() == 5
+    finally:
+        await engine.dispose()
+
+
+async def test_a_writer_waits_for_another_process_without_stalling_the_loop(
+    tmp_path: Path,
+) -> None:
+    """Another process's write lock is waited out with asyncio.sleep, not on the loop's thread."""
+    database = tmp_path / "bot.db"
+    engine = create_engine(f"sqlite+aiosqlite:///{database}")
+    try:
+        async with engine.begin() as connection:
+            await connection.exec_driver_sql("CREATE TABLE counter (n INTEGER)")
+            await connection.exec_driver_sql("INSERT INTO counter VALUES (0)")
+        other = sqlite3.connect(database, isolation_level=None)  # as `purge` would be
+        other.execute("BEGIN IMMEDIATE")
+        ticks = 0
+
+        async def tick() -> None:
+            nonlocal ticks
+            while True:
+                await asyncio.sleep(0.01)
+                ticks += 1
+
+        async def write() -> None:
+            async with engine.begin() as connection:
+                await connection.exec_driver_sql("UPDATE counter SET n = n + 1")
+
+        ticker = asyncio.create_task(tick())
+        writer = asyncio.create_task(write())
+        await asyncio.sleep(0.3)
+        assert not writer.done(), "the writer did not wait for the lock"
+        assert ticks >= 10, f"the loop stalled while the writer waited ({ticks} ticks)"
+        other.rollback()
+        await asyncio.wait_for(writer, timeout=2)
+        ticker.cancel()
+        other.close()
+        async with engine.connect() as connection:
+            assert (await connection.exec_driver_sql("SELECT n FROM counter")).scalar() == 1
+    finally:
+        await engine.dispose()
+
+
+async def test_a_writer_gives_up_after_the_busy_wait(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_inline, "BUSY_WAIT_SECONDS", 0.2)
+    database = tmp_path / "bot.db"
+    engine = create_engine(f"sqlite+aiosqlite:///{database}")
+    try:
+        async with engine.begin() as connection:
+            await connection.exec_driver_sql("CREATE TABLE counter (n INTEGER)")
+        other = sqlite3.connect(database, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        with pytest.raises(OperationalError, match="database is locked"):
+            async with engine.begin() as connection:
+                await connection.exec_driver_sql("INSERT INTO counter VALUES (1)")
+        other.rollback()
+        other.close()
     finally:
         await engine.dispose()
