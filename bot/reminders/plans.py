@@ -59,9 +59,9 @@ async def keep_in_touch(
     session: AsyncSession, pack: PolicyPack, case: CaseRow, now: dt.datetime, person: Actor
 ) -> None:
     """(Re)start the check-in interval for ``person``."""
-    await reminders.cancel(session=session, case_id=case.id, kind=UNACKNOWLEDGED)
-    await reminders.cancel(session=session, case_id=case.id, kind=UNACKNOWLEDGED_ESCALATION)
-    await reminders.cancel(session=session, case_id=case.id, kind=CHECK_IN)
+    await reminders.cancel(
+        session=session, case_id=case.id, kind=(UNACKNOWLEDGED, UNACKNOWLEDGED_ESCALATION, CHECK_IN)
+    )
     at = due(pack, now, days=pack.reminders.check_in_days, urgent=case.urgent)
     await schedule(session, CHECK_IN, case, at, {"person": person.to_json()})
 

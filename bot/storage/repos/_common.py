@@ -49,6 +49,18 @@ def dialect_of(session: AsyncSession) -> str:
     return session.get_bind().dialect.name
 
 
+def fresh_returning(statement: Insert, model: type[Any]) -> Any:
+    """``statement`` returning the whole row as ``model``, overwriting any copy in the session.
+
+    Saves reading back a row just inserted (or updated on a clash) with a second statement.
+    """
+    return (
+        select(model)
+        .from_statement(statement.returning(*model.__table__.c))
+        .execution_options(populate_existing=True)
+    )
+
+
 def upsert(
     session: AsyncSession,
     model: type[Any],

@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.storage.repos._common import fresh, to_row
+from bot.storage.repos._common import fresh, fresh_returning, to_row
 from bot.storage.tables import GENESIS_HASH, Case, CaseEvent
 from bot.storage.types import utcnow
 
@@ -122,9 +122,9 @@ async def append(
         "detail": detail or {},
         "internal": internal,
     }
-    row = CaseEvent(**fields, prev_hash=prev_hash, hash=event_hash(prev_hash=prev_hash, **fields))
-    session.add(row)
-    await session.flush()
+    fields["prev_hash"] = prev_hash
+    fields["hash"] = event_hash(**fields)
+    row = await session.scalar(fresh_returning(sa.insert(CaseEvent).values(**fields), CaseEvent))
     # Not an update of the timeline: the case row's pointer to its end moves on.
     move_head = sa.update(Case).where(Case.id == case_id).values(chain_seq=seq, chain_hash=row.hash)
     await session.execute(move_head.execution_options(synchronize_session=False))

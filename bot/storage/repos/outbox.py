@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from bot.storage.repos import _common
-from bot.storage.repos._common import fresh, to_row, upsert
+from bot.storage.repos._common import fresh, fresh_returning, to_row, upsert
 from bot.storage.tables import OutboxMessage
 from bot.storage.types import utcnow
 
@@ -95,10 +95,9 @@ async def enqueue(
         "created_at": now,
     }
     statement = upsert(session, OutboxMessage, values, conflict=("dedupe_key",))
-    new_id = (await session.execute(statement.returning(OutboxMessage.id))).scalar_one_or_none()
-    if new_id is None:
-        return None
-    return await get(session=session, outbox_id=new_id)
+    # The new row comes back from the INSERT itself: no second statement to read it.
+    row = await session.scalar(fresh_returning(statement, OutboxMessage))
+    return to_row(OutboxRow, row) if row is not None else None
 
 
 async def get(*, session: AsyncSession, outbox_id: int) -> OutboxRow | None:

@@ -9,6 +9,7 @@ instead of adding a second one.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,7 +18,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.storage.repos import _common
-from bot.storage.repos._common import fresh, to_row, upsert
+from bot.storage.repos._common import fresh, fresh_returning, to_row, upsert
 from bot.storage.tables import Reminder
 from bot.storage.types import utcnow
 
@@ -74,17 +75,17 @@ async def schedule(
         "claimed_by": None,
         "claimed_until": None,
     }
-    await session.execute(
-        upsert(
-            session,
-            Reminder,
-            values,
-            conflict=("dedupe_key",),
-            update_values=changes,
-            where=Reminder.status == PENDING,
-        )
+    statement = upsert(
+        session,
+        Reminder,
+        values,
+        conflict=("dedupe_key",),
+        update_values=changes,
+        where=Reminder.status == PENDING,
     )
-    row = await session.scalar(fresh(select(Reminder).where(Reminder.dedupe_key == dedupe_key)))
+    row = await session.scalar(fresh_returning(statement, Reminder))
+    if row is None:  # fired or cancelled already: left as it is
+        row = await session.scalar(fresh(select(Reminder).where(Reminder.dedupe_key == dedupe_key)))
     assert row is not None  # inserted or found just now, in this transaction
     return to_row(ReminderRow, row)
 
@@ -135,11 +136,15 @@ async def release(*, session: AsyncSession, reminder_id: int, due_at: datetime) 
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
-async def cancel(*, session: AsyncSession, case_id: str, kind: str | None = None) -> int:
-    """Cancel a case's pending reminders (all, or of one ``kind``); returns how many."""
+async def cancel(
+    *, session: AsyncSession, case_id: str, kind: str | Collection[str] | None = None
+) -> int:
+    """Cancel a case's pending reminders (all, or of one ``kind`` or several); returns how many."""
     statement = update(Reminder).where(Reminder.case_id == case_id, Reminder.status == PENDING)
-    if kind is not None:
+    if isinstance(kind, str):
         statement = statement.where(Reminder.kind == kind)
+    elif kind is not None:
+        statement = statement.where(Reminder.kind.in_(list(kind)))
     result = await session.execute(
         statement.values(status=CANCELLED, claimed_by=None, claimed_until=None).execution_options(
             synchronize_session=False

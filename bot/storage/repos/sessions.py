@@ -9,11 +9,11 @@ overwrite a newer answer.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -103,7 +103,7 @@ async def create(
             runs in a savepoint, so the caller's transaction stays usable.
     """
     now = utcnow()
-    row = FlowSession(
+    row = FlowSessionRow(
         id=new_id(),
         platform=platform,
         user_id=user_id,
@@ -119,11 +119,11 @@ async def create(
         updated_at=now,
     )
     try:
-        async with session.begin_nested():
-            session.add(row)
+        async with session.begin_nested():  # a plain INSERT: no unit of work to flush
+            await session.execute(insert(FlowSession).values(**asdict(row)))
     except IntegrityError as error:
         raise OpenSessionExists(f"{platform}:{user_id} already has an open {flow!r}") from error
-    return to_row(FlowSessionRow, row)
+    return row
 
 
 async def save(
