@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,6 +25,9 @@ OPEN = "open"
 SUBMITTED = "submitted"
 DISCARDED = "discarded"
 STATUSES = frozenset({OPEN, SUBMITTED, DISCARDED})
+
+
+_DRAFTS = cast(Table, FlowSession.__table__)  # the Core table, for a plain INSERT
 
 
 class OpenSessionExists(Exception):
@@ -119,8 +122,8 @@ async def create(
         updated_at=now,
     )
     try:
-        async with session.begin_nested():  # a plain INSERT: no unit of work to flush
-            await session.execute(insert(FlowSession).values(**asdict(row)))
+        async with session.begin_nested():  # a Core INSERT: no unit of work, no ORM DML
+            await session.execute(insert(_DRAFTS).values(**asdict(row)))
     except IntegrityError as error:
         raise OpenSessionExists(f"{platform}:{user_id} already has an open {flow!r}") from error
     return row
