@@ -51,6 +51,11 @@ class Server:
         """Resident memory now, in MiB."""
         return psutil.Process(self.process.pid).memory_info().rss / 2**20
 
+    def cpu_seconds(self) -> float:
+        """CPU time the server's process has used so far (user and system, all threads)."""
+        times = psutil.Process(self.process.pid).cpu_times()
+        return float(times.user + times.system)
+
     def stop(self) -> None:
         """Ask the server to stop (SIGTERM), as an operator's supervisor would."""
         if self.process.poll() is None:

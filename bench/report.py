@@ -135,13 +135,13 @@ def markdown(document: Mapping[str, Any]) -> str:
         lines.append(f"| {t['what']} | {t['target']} | {t['measured']:g} | {met} |")
     lines += [
         "",
-        "| server | answered/s | seen/s | seen drain s | p50 ms | p99 ms | non-2xx | "
-        "acked, never seen | errors logged |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| server | answered/s | seen/s | seen drain s | p50 ms | p99 ms | CPU ms each | "
+        "non-2xx | acked, never seen | errors logged |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, s in document["servers"].items():
         cells = [s.get(k, "") for k in ("seen_per_s", "seen_drain_s")]
-        cells += [s["p50_ms"], s["p99_ms"], s["non_2xx"]]
+        cells += [s["p50_ms"], s["p99_ms"], s.get("cpu_ms_each", ""), s["non_2xx"]]
         cells += [s.get(k, "") for k in ("acked_never_seen", "errors_logged")]
         lines.append(f"| {name} | {s['requests_per_s']:,} | " + " | ".join(map(str, cells)) + " |")
     lines += ["", "How each server was set up:", ""]

@@ -121,9 +121,17 @@ def run_peer(
     arguments += ["--slack-api-url", context.fakes.slack_api_url]
     file = request_file(context, name, requests)
     with running(name, arguments, port=port, log=context.work / f"{name}.log") as server:
+        cpu = server.cpu_seconds()
         measured = load(context, server, file)
+        cpu = server.cpu_seconds() - cpu
         rss = server.rss_mb()
-    return Outcome(name, setup, measured, extra={"rss_after_mb": round(rss, 1)})
+    extra = {"rss_after_mb": round(rss, 1), "cpu_ms_each": cpu_ms_each(cpu, measured.requests)}
+    return Outcome(name, setup, measured, extra=extra)
+
+
+def cpu_ms_each(cpu_seconds: float, done: int) -> float | None:
+    """The server's CPU time per request done (its work after the ack included), in ms."""
+    return round(cpu_seconds * 1000 / done, 2) if done else None
 
 
 @dataclass(frozen=True)
@@ -177,8 +185,11 @@ def run_bot(context: Context, scenario: BotScenario) -> Outcome:
         time.sleep(IDLE_SETTLE_SECONDS)
         idle = s.rss_mb()
         before = {w: context.fakes.stats(w) for w in ("slack", "connector")}
+        cpu = s.cpu_seconds()
         outcome = Outcome(scenario.name, scenario.setup, load(context, s, file))
         observe(context.fakes, scenario, outcome, before, database)
+        done = outcome.completed if outcome.completed is not None else outcome.load.requests
+        outcome.extra["cpu_ms_each"] = cpu_ms_each(s.cpu_seconds() - cpu, done)
         outcome.extra.update(ready_seconds=s.ready_seconds, idle_rss_mb=idle)
         outcome.extra["rss_after_mb"] = round(s.rss_mb(), 1)
     outcome.extra.update(database_figures(database))
