@@ -8,8 +8,11 @@ time zone, both ends included.
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import TextIO
@@ -19,8 +22,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.register.db import Context, NoDatabase, fail, open_context
 from bot.register.progress import Progress
-from bot.register.query import Filters, count, records
-from bot.register.rows import COLUMNS, Labeller, register_row
+from bot.register.query import Filters, count, pages
+from bot.register.rows import COLUMNS, Labeller, register_values
 from bot.register.writers import writer_for
 
 
@@ -37,6 +40,22 @@ def day_filters(
     return Filters(since=since, until=until, states=states, kind=kind)
 
 
+@contextmanager
+def _long_lived_set_aside() -> Iterator[None]:
+    """Keep every object made so far out of the cycle collector's passes until the end.
+
+    An export makes millions of small objects (a page's live until it is written), and
+    about every fifteen thousand rows the collector makes a full pass over every object in
+    the process: the modules, the pack, SQLAlchemy's caches. Set aside with
+    :func:`gc.freeze`, those are skipped; the passes took a sixth of an export's time.
+    """
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
 async def write_register(context: Context, filters: Filters, fmt: str, out: TextIO) -> int:
     """Write every matching case to ``out``; return how many.
 
@@ -49,9 +68,10 @@ async def write_register(context: Context, filters: Filters, fmt: str, out: Text
     progress = Progress(await count(context.db, filters), "Exporting")
     labeller, zone = Labeller(context.pack), context.zone
     writer = writer_for(fmt, out, list(COLUMNS))
-    async for record in records(context.db, filters):
-        writer.write(register_row(record, labeller, zone))
-        progress.advance()
+    with _long_lived_set_aside():
+        async for page in pages(context.db, filters):
+            writer.write_rows([register_values(record, labeller, zone) for record in page])
+            progress.advance(len(page))
     writer.close()
     progress.finish()
     return progress.done

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Sequence
 from typing import Any, Protocol, TextIO
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -17,6 +18,8 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 def safe_cell(value: Any) -> str:
     """A value as a CSV cell that a spreadsheet shows as text, never runs."""
+    if value.__class__ is str:  # most cells; a str subclass may print otherwise, see below
+        return "'" + value if value.startswith(FORMULA_STARTS) else value
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -26,10 +29,16 @@ def safe_cell(value: Any) -> str:
 
 
 class RowWriter(Protocol):
-    """Writes rows to a text stream: header, rows, then close."""
+    """Writes rows to a text stream: header, rows, then close.
 
-    def write(self, row: dict[str, Any]) -> None:
+    A row is its values in the order of the writer's columns.
+    """
+
+    def write(self, values: Sequence[Any]) -> None:
         """Write one row."""
+
+    def write_rows(self, rows: Sequence[Sequence[Any]]) -> None:
+        """Write rows in order (a page at a time costs less than one by one)."""
 
     def close(self) -> None:
         """Finish the output (the stream itself is the caller's to close)."""
@@ -39,13 +48,16 @@ class CsvRows:
     """CSV with one header line of the given columns."""
 
     def __init__(self, out: TextIO, columns: list[str]) -> None:
-        self._columns = columns
         self._writer = csv.writer(out, lineterminator="\r\n")
         self._writer.writerow(columns)
 
-    def write(self, row: dict[str, Any]) -> None:
+    def write(self, values: Sequence[Any]) -> None:
         """Write one row, every cell made safe."""
-        self._writer.writerow([safe_cell(row.get(column)) for column in self._columns])
+        self._writer.writerow(map(safe_cell, values))
+
+    def write_rows(self, rows: Sequence[Sequence[Any]]) -> None:
+        """Write rows in order, every cell made safe."""
+        self._writer.writerows([map(safe_cell, values) for values in rows])
 
     def close(self) -> None:
         """Nothing to finish: CSV has no footer."""
@@ -54,16 +66,23 @@ class CsvRows:
 class JsonRows:
     """A JSON array written as ``[``, the items separated by commas, then ``]``."""
 
-    def __init__(self, out: TextIO) -> None:
+    def __init__(self, out: TextIO, columns: list[str]) -> None:
         self._out = out
+        self._columns = columns
         self._first = True
         out.write("[")
 
-    def write(self, row: dict[str, Any]) -> None:
-        """Write one item."""
+    def write(self, values: Sequence[Any]) -> None:
+        """Write one item: an object with the columns as keys."""
+        item = dict(zip(self._columns, values, strict=True))
         self._out.write("\n" if self._first else ",\n")
-        self._out.write(json.dumps(row, ensure_ascii=False))
+        self._out.write(json.dumps(item, ensure_ascii=False))
         self._first = False
+
+    def write_rows(self, rows: Sequence[Sequence[Any]]) -> None:
+        """Write items in order."""
+        for values in rows:
+            self.write(values)
 
     def close(self) -> None:
         """Close the array."""
@@ -79,5 +98,5 @@ def writer_for(fmt: str, out: TextIO, columns: list[str]) -> RowWriter:
     if fmt == "csv":
         return CsvRows(out, columns)
     if fmt == "json":
-        return JsonRows(out)
+        return JsonRows(out, columns)
     raise ValueError(f"unknown register format {fmt!r}; use csv or json")

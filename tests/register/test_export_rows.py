@@ -88,7 +88,7 @@ def test_a_missing_database_is_not_created(tmp_path: Path, monkeypatch: pytest.M
 def test_formula_cells_are_quoted(cell: str) -> None:
     assert safe_cell(cell) == "'" + cell
     out = io.StringIO()
-    CsvRows(out, ["a", "b"]).write({"a": cell, "b": "plain"})
+    CsvRows(out, ["a", "b"]).write([cell, "plain"])
     assert out.getvalue().splitlines()[1].startswith(("'", "\"'"))
 
 
