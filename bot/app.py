@@ -59,7 +59,9 @@ def create_app(
         pack: the policy pack; read from ``settings`` when not given.
         slack_client: a slack-sdk ``AsyncWebClient`` to use instead of building one.
         teams_auth: a Bot Framework authentication to use instead of building one.
-        clock: the current UTC time, for tests.
+        clock: the current UTC time for cases and reminders, for tests. The outbox keeps
+            real time: its rows are stamped when queued with the wall clock, so delivery
+            claims them by the wall clock too.
         run_delivery: run the outbox delivery loop in this process.
     """
     metrics = Metrics()
@@ -74,7 +76,7 @@ def create_app(
     messengers: dict[Platform, Messenger] = {}
     _mount_slack(app, core, settings, slack_client, messengers)
     _mount_teams(app, core, settings, teams_auth, messengers)
-    delivery = DeliveryLoop(db=db, messengers=messengers, clock=clock)
+    delivery = DeliveryLoop(db=db, messengers=messengers)
     core.on_queued = delivery.wake
     reminder_loop = ReminderLoop(
         db=db, pack=core.pack, clock=lambda: core.clock(), on_queued=delivery.wake

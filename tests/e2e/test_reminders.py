@@ -62,8 +62,7 @@ async def bot(
 
 
 async def fire_at(bot: BotClient, clock: Clock, when: dt.datetime) -> int:
-    # Outbox leases are timed by this clock too: a jump of days while a message is being
-    # sent would end its lease mid-send and have it sent again, which no real clock does.
+    # What was queued before the jump goes out first, so each check counts only what fired.
     await eventually_async(lambda: all_sent(bot))
     clock.set(when)
     fired: int = await bot.app[REMINDERS].run_once()
