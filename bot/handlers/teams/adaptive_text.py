@@ -52,6 +52,10 @@ _OPENERS = re.compile(r"([<&])")
 _LINK_COLON = re.compile(r"(?<=\w):(?=//)|(?<=mailto):", re.IGNORECASE)
 _DOMAIN_DOT = re.compile(r"\.(?=[^\W_])")
 _LINK_JOIN = re.compile(r"\](?=\()")
+# Every character or place one of the patterns above acts on: text without any of them is
+# returned as it is, without running them one by one (most labels and help texts).
+_ADAPTIVE_WORK = re.compile(r"[\r\n\\`*_\[\]~|<&:]|\.(?=[^\W_])|\A[ \t#>+=\-0-9]")
+_PLAIN_WORK = re.compile(r"[<&:\]]|\.(?=[^\W_])")
 _URL_SCHEMES = ("https://", "http://", "mailto:")
 _URL_UNSAFE = re.compile(r'[\s<>()\[\]"\\^`{}|]')
 
@@ -64,6 +68,8 @@ def _break_links(text: str) -> str:
 
 def escape_adaptive(text: str) -> str:
     """Escape a person's text for a TextBlock or a fact so it renders literally in Teams."""
+    if _ADAPTIVE_WORK.search(text) is None:
+        return text
     text = _INLINE_MARKERS.sub(r"\\\1", _NEWLINES.sub("\n", text))
     text = _BLOCK_START.sub(WORD_JOINER, text)
     return _break_links(text).replace("\n", "\n\n")
@@ -71,6 +77,8 @@ def escape_adaptive(text: str) -> str:
 
 def escape_plain(text: str) -> str:
     """Neutralise a person's text for a plain-text property (labels, titles, choices)."""
+    if _PLAIN_WORK.search(text) is None:
+        return text
     return _LINK_JOIN.sub("]" + WORD_JOINER, _break_links(text))
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from botbuilder.core import BotAdapter, InvokeResponse, MessageFactory, TurnContext
 from botbuilder.core.teams import TeamsActivityHandler
-from botbuilder.schema import AdaptiveCardInvokeResponse, Attachment
+from botbuilder.schema import AdaptiveCardInvokeResponse, AdaptiveCardInvokeValue, Attachment
 
 from bot.actions import ActionCodecError, ActionName, ActionRef
 from bot.cards import Card, Text
@@ -27,6 +27,7 @@ from bot.flows.engine import FlowDone, FlowError, FlowView
 from bot.handlers.teams import parse
 from bot.handlers.teams.adaptive import render
 from bot.handlers.teams.files import ChatFiles, TeamsFileFetcher, chat_files, connector_token
+from bot.handlers.teams.serialize import invoke_json
 from bot.model import Actor, ConversationRef
 from bot.replies import replies_card
 
@@ -50,6 +51,7 @@ FLOW_BUTTONS = frozenset(
     {ActionName.FLOW_BACK, ActionName.FLOW_DISCARD, ActionName.FLOW_RESUME, ActionName.FLOW_CANCEL}
 )
 RESERVED_KEYS = {"action", "metadata"}
+UNKNOWN_FIELD = "%s is not a known attribute of class %s and will be ignored"  # msrest's words
 NO_DRAFT_FOR_FILES = (
     "Thank you. Files can only be added while a report's evidence page is open, so nothing "
     "was saved. To add evidence, start or resume a report and attach the files when it asks."
@@ -122,6 +124,11 @@ class StaffSafetyBot(TeamsActivityHandler):
             log.info("ignored a Teams invoke the bot does not use: %s", str(activity.name)[:80])
             return InvokeResponse(status=int(HTTPStatus.OK))
         return _plain_error(response)
+
+    @staticmethod
+    def _create_invoke_response(body: object = None) -> InvokeResponse:
+        """botbuilder's invoke response, its card not walked by msrest (``serialize.py``)."""
+        return InvokeResponse(status=int(HTTPStatus.OK), body=invoke_json(body))
 
     async def on_adaptive_card_invoke(
         self, turn_context: TurnContext, invoke_value: Any
@@ -247,6 +254,30 @@ async def on_turn_error(turn_context: TurnContext, error: Exception) -> None:
         "Sorry, something went wrong and nothing was changed. Please try again in a minute. "
         f"If it keeps happening, quote reference {correlation}."
     )
+
+
+class TeamsTriggerFilter(logging.Filter):
+    """Drops msrest's warning that an ``adaptiveCard/action`` value has a ``trigger`` field.
+
+    Teams sends ``"trigger": "manual"`` with every press, botbuilder builds its
+    ``AdaptiveCardInvokeValue`` from the value, and msrest's model, which has no such field,
+    logged a WARNING for every press. Any other unknown field is still logged.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args if isinstance(record.args, tuple) else ()
+        return not (
+            record.msg == UNKNOWN_FIELD
+            and args[:1] == ("trigger",)
+            and args[1:2] == (AdaptiveCardInvokeValue,)
+        )
+
+
+def quiet_trigger_warnings() -> None:
+    """Install ``TeamsTriggerFilter`` on msrest's logger, once."""
+    logger = logging.getLogger("msrest.serialization")
+    if not any(isinstance(f, TeamsTriggerFilter) for f in logger.filters):
+        logger.addFilter(TeamsTriggerFilter())
 
 
 def _page(view: FlowView) -> Card:
