@@ -10,10 +10,12 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import fields
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from sqlalchemy import ColumnElement, Select, and_, or_, select, update
+from sqlalchemy import ColumnElement, Select, Table, and_, or_, select, update
+from sqlalchemy.dialects.postgresql import Insert as PostgresInsert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import Insert as SQLiteInsert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import Insert
@@ -47,6 +49,17 @@ def fresh(statement: SelectT) -> SelectT:
 def dialect_of(session: AsyncSession) -> str:
     """``"sqlite"`` or ``"postgresql"`` for the session's connection."""
     return session.get_bind().dialect.name
+
+
+def dialect_insert(dialect: str, model: type[Any]) -> PostgresInsert | SQLiteInsert:
+    """``INSERT INTO`` the model's table, spelt for ``dialect`` (for its ON CONFLICT clause).
+
+    No values: they are given when the statement runs (``session.execute(statement, values)``).
+    Building ``.values(**row)`` anew for every insert cost more than running it, so the hot
+    inserts build their statement once per dialect (``functools.cache``) and reuse it.
+    """
+    table = cast(Table, model.__table__)
+    return pg_insert(table) if dialect == "postgresql" else sqlite_insert(table)
 
 
 def fresh_returning(statement: Insert, model: type[Any]) -> Any:

@@ -7,12 +7,14 @@ race-safe: of two concurrent inserts, the database lets exactly one through.
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.storage.repos._common import upsert
+from bot.storage.repos._common import dialect_insert, dialect_of
 from bot.storage.tables import ProcessedEvent
 from bot.storage.types import utcnow
 
@@ -23,11 +25,18 @@ async def seen_before(*, session: AsyncSession, key: str) -> bool:
     ``RETURNING`` tells whether this insert added the row, which reads the same on every
     driver (unlike ``rowcount`` for an ``INSERT``).
     """
-    statement = upsert(
-        session, ProcessedEvent, {"key": key, "seen_at": utcnow()}, conflict=("key",)
-    )
-    inserted = (await session.execute(statement.returning(ProcessedEvent.key))).scalar_one_or_none()
+    statement = _record_statement(dialect_of(session))
+    inserted = (await session.execute(statement, {"key": key, "seen_at": utcnow()})).scalar()
     return inserted is None
+
+
+@functools.cache
+def _record_statement(dialect: str) -> Any:
+    """``INSERT … ON CONFLICT (key) DO NOTHING RETURNING key``, built once per dialect."""
+    statement = dialect_insert(dialect, ProcessedEvent).on_conflict_do_nothing(
+        index_elements=["key"]
+    )
+    return statement.returning(ProcessedEvent.__table__.c.key)
 
 
 async def forget_older_than(*, session: AsyncSession, cutoff: datetime) -> int:

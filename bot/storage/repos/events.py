@@ -18,7 +18,7 @@ import json
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy import select
@@ -83,6 +83,10 @@ def event_hash(
     return hashlib.sha256((prev_hash + canonical).encode("utf-8")).hexdigest()
 
 
+# Built once: the event's values are given when it runs.
+_APPEND = fresh_returning(sa.insert(cast(sa.Table, CaseEvent.__table__)), CaseEvent)
+
+
 async def append(
     *,
     session: AsyncSession,
@@ -124,7 +128,7 @@ async def append(
     }
     fields["prev_hash"] = prev_hash
     fields["hash"] = event_hash(**fields)
-    row = await session.scalar(fresh_returning(sa.insert(CaseEvent).values(**fields), CaseEvent))
+    row = await session.scalar(_APPEND, fields)
     # Not an update of the timeline: the case row's pointer to its end moves on.
     move_head = sa.update(Case).where(Case.id == case_id).values(chain_seq=seq, chain_hash=row.hash)
     await session.execute(move_head.execution_options(synchronize_session=False))

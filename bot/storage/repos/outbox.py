@@ -10,16 +10,17 @@ every time still reaches the dead-letter limit.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Exists, func, or_, select, update
+from sqlalchemy import ColumnElement, Exists, Table, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from bot.storage.repos import _common
-from bot.storage.repos._common import fresh, fresh_returning, to_row, upsert
+from bot.storage.repos._common import dialect_insert, dialect_of, fresh, fresh_returning, to_row
 from bot.storage.tables import OutboxMessage
 from bot.storage.types import utcnow
 
@@ -94,10 +95,18 @@ async def enqueue(
         "next_attempt_at": not_before or now,
         "created_at": now,
     }
-    statement = upsert(session, OutboxMessage, values, conflict=("dedupe_key",))
     # The new row comes back from the INSERT itself: no second statement to read it.
-    row = await session.scalar(fresh_returning(statement, OutboxMessage))
+    row = await session.scalar(_enqueue_statement(dialect_of(session)), values)
     return to_row(OutboxRow, row) if row is not None else None
+
+
+@functools.cache
+def _enqueue_statement(dialect: str) -> Any:
+    """``INSERT … ON CONFLICT (dedupe_key) DO NOTHING RETURNING *``, built once per dialect."""
+    statement = dialect_insert(dialect, OutboxMessage)
+    return fresh_returning(
+        statement.on_conflict_do_nothing(index_elements=["dedupe_key"]), OutboxMessage
+    )
 
 
 async def get(*, session: AsyncSession, outbox_id: int) -> OutboxRow | None:
@@ -186,14 +195,25 @@ async def mark_dead(*, session: AsyncSession, outbox_id: int, error: str) -> boo
 
 
 async def _finish(session: AsyncSession, outbox_id: int, **values: Any) -> bool:
-    statement = (
-        update(OutboxMessage)
-        .where(OutboxMessage.id == outbox_id, OutboxMessage.status == PENDING)
-        .values(**values, claimed_by=None, claimed_until=None)
-        .execution_options(synchronize_session=False)
-    )
-    result = await session.execute(statement)
+    statement = _finish_statement(tuple(sorted(values)))
+    parameters = {f"new_{name}": value for name, value in values.items()}
+    result = await session.execute(statement, {"row_id": outbox_id, **parameters})
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+@functools.cache
+def _finish_statement(columns: tuple[str, ...]) -> Any:
+    """``UPDATE outbox SET <columns>, lease cleared WHERE id = ? AND status = 'pending'``.
+
+    Built once for each set of columns a finish sets; the values are given when it runs.
+    """
+    table = cast(Table, OutboxMessage.__table__)
+    new = {name: bindparam(f"new_{name}", type_=table.c[name].type) for name in columns}
+    return (
+        update(table)
+        .where(table.c.id == bindparam("row_id"), table.c.status == PENDING)
+        .values(**new, claimed_by=None, claimed_until=None)
+    )
 
 
 async def pending_count(*, session: AsyncSession) -> int:

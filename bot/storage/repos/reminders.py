@@ -9,6 +9,7 @@ instead of adding a second one.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,7 +19,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.storage.repos import _common
-from bot.storage.repos._common import fresh, fresh_returning, to_row, upsert
+from bot.storage.repos._common import dialect_insert, dialect_of, fresh, fresh_returning, to_row
 from bot.storage.tables import Reminder
 from bot.storage.types import utcnow
 
@@ -67,23 +68,7 @@ async def schedule(
         "dedupe_key": dedupe_key,
         "created_at": utcnow(),
     }
-    changes = {
-        "kind": kind,
-        "case_id": case_id,
-        "subject": values["subject"],
-        "due_at": due_at,
-        "claimed_by": None,
-        "claimed_until": None,
-    }
-    statement = upsert(
-        session,
-        Reminder,
-        values,
-        conflict=("dedupe_key",),
-        update_values=changes,
-        where=Reminder.status == PENDING,
-    )
-    row = await session.scalar(fresh_returning(statement, Reminder))
+    row = await session.scalar(_schedule_statement(dialect_of(session)), values)
     if row is None:  # fired or cancelled already: left as it is
         row = await session.scalar(fresh(select(Reminder).where(Reminder.dedupe_key == dedupe_key)))
     assert row is not None  # inserted or found just now, in this transaction
@@ -134,6 +119,25 @@ async def release(*, session: AsyncSession, reminder_id: int, due_at: datetime) 
     )
     result = await session.execute(statement)
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+@functools.cache
+def _schedule_statement(dialect: str) -> Any:
+    """Insert a reminder or, while it is still pending, move the one with its key to the new
+    time (``ON CONFLICT (dedupe_key) DO UPDATE … WHERE status = 'pending'``), returning it.
+
+    Built once per dialect: the new values come from the row that was to be inserted.
+    """
+    statement = dialect_insert(dialect, Reminder)
+    moved = {name: statement.excluded[name] for name in ("kind", "case_id", "subject", "due_at")}
+    return fresh_returning(
+        statement.on_conflict_do_update(
+            index_elements=["dedupe_key"],
+            set_={**moved, "claimed_by": None, "claimed_until": None},
+            where=Reminder.status == PENDING,
+        ),
+        Reminder,
+    )
 
 
 async def cancel(

@@ -27,7 +27,8 @@ DISCARDED = "discarded"
 STATUSES = frozenset({OPEN, SUBMITTED, DISCARDED})
 
 
-_DRAFTS = cast(Table, FlowSession.__table__)  # the Core table, for a plain INSERT
+# A Core INSERT built once (the draft's values are given when it runs): no unit of work.
+_NEW_DRAFT = insert(cast(Table, FlowSession.__table__))
 
 
 class OpenSessionExists(Exception):
@@ -122,8 +123,8 @@ async def create(
         updated_at=now,
     )
     try:
-        async with session.begin_nested():  # a Core INSERT: no unit of work, no ORM DML
-            await session.execute(insert(_DRAFTS).values(**asdict(row)))
+        async with session.begin_nested():
+            await session.execute(_NEW_DRAFT, asdict(row))
     except IntegrityError as error:
         raise OpenSessionExists(f"{platform}:{user_id} already has an open {flow!r}") from error
     return row
