@@ -62,6 +62,11 @@ class SlackMessenger:
         self._client.retry_handlers = []  # the delivery loop retries (module docstring)
         self._direct_channels: dict[str, str] = {}  # user id -> their DM channel with the bot
 
+    @property
+    def web_client(self) -> AsyncWebClient:
+        """The messenger's own client (a copy, without slack-sdk's retries)."""
+        return self._client
+
     async def post(
         self, conversation: ConversationRef, card: Card, *, delivery_id: str = ""
     ) -> MessageRef:
