@@ -78,8 +78,9 @@ LIMITS = {
     "ratios.teams_message_vs_cloudadapter": (
         "Replies go out through one aiohttp session, with botbuilder's activity JSON built "
         "without msrest walking the card, and the stock adapter's per-request client set-up "
-        "is cached away: about 3 ms of CPU a message (servers.bot_teams_message.cpu_ms_each) "
-        "where the peer's no-op turn takes about 6 ms. About half of the bot's is the "
+        "is cached away: 3 to 5 ms of CPU a message across runs "
+        "(servers.bot_teams_message.cpu_ms_each) where the peer's no-op turn takes about "
+        "6.5 ms. About half of the bot's is the "
         "database (two SQLite transactions through SQLAlchemy: the repeated-delivery check, "
         "then the new draft), about a sixth aiohttp serving the request, and the rest "
         "botbuilder's turn (TurnContext, msrest reading the activity), the reply's HTTP call "
