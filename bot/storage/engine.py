@@ -5,8 +5,8 @@ the bot never cares which backend it runs on. The SQLite settings matter for cor
 not just speed:
 
 * WAL lets readers carry on while one writer commits;
-* ``busy_timeout`` makes a second writer wait instead of failing at once with "database is
-  locked";
+* a writer waits for another process's lock instead of failing at once with "database is
+  locked", asynchronously (statements run on the loop's thread, ``sqlite_inline.py``);
 * ``foreign_keys=ON`` because SQLite ignores foreign keys unless asked, per connection;
 * every transaction starts with ``BEGIN IMMEDIATE``: a transaction that reads and then writes
   would otherwise fail with ``SQLITE_BUSY`` (no waiting) when another writer committed in
@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 
 from bot.storage.crypto import DataCipher, install
-from bot.storage.sqlite_inline import BUSY_WAIT_SECONDS, InlineConnection, connector
+from bot.storage.sqlite_inline import BUSY_WAIT_SECONDS, connector
 
 DEFAULT_URL = "sqlite+aiosqlite:///./data/bot.db"
 SQLITE_BUSY_TIMEOUT_MS = int(BUSY_WAIT_SECONDS * 1000)  # how long a writer waits for the lock
@@ -105,23 +105,20 @@ def _sqlite_engine(url: URL, **options: Any) -> AsyncEngine:
         # turn in the pool's queue, wastes no time and fails no request in a burst.
         options.setdefault("pool_size", 1)
         options.setdefault("max_overflow", 0)
-    # Statements run on the loop's thread, not aiosqlite's (see sqlite_inline.py).
-    options.setdefault("async_creator", connector(database or ":memory:"))
+    # Statements run on the loop's thread, not aiosqlite's (see sqlite_inline.py). The
+    # connection is opened without sqlite3's own BEGIN (SQLAlchemy emits it, below) and
+    # without a busy handler (the wait for a lock is asynchronous).
+    options["async_creator"] = connector(database or ":memory:")
     engine = _create_async_engine(url, **options)
 
     @event.listens_for(engine.sync_engine, "connect")
     def _configure(dbapi_connection: Any, _record: Any) -> None:
-        # Let SQLAlchemy emit BEGIN itself (below) instead of sqlite3's deferred BEGIN.
-        if dbapi_connection.isolation_level is not None:
-            dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         try:
             if not in_memory:
                 cursor.execute("PRAGMA journal_mode=WAL")
                 # NORMAL is durable against corruption in WAL mode and much faster than FULL.
                 cursor.execute("PRAGMA synchronous=NORMAL")
-            if not isinstance(dbapi_connection.driver_connection, InlineConnection):
-                cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
             cursor.execute("PRAGMA foreign_keys=ON")
         finally:
             cursor.close()

@@ -184,9 +184,7 @@ class InlineConnection:
         self.raw.rollback()
 
     async def close(self) -> None:
-        if self._connection is not None:
-            self._connection = None
-            self.raw.close()
+        self.stop()
 
     def stop(self) -> None:
         """Close at once (SQLAlchemy's forced terminate); nothing runs elsewhere to stop."""

@@ -36,6 +36,7 @@ from yarl import URL
 DEFAULT_TIMEOUT = 20.0  # seconds for the connector to answer one call
 TOKEN_REUSE_SECONDS = 60.0
 ACCEPTED = frozenset({200, 201, 202})
+Json = dict[str, Any]  # an activity, or the connector's answer
 JSON_HEADERS = {"Accept": "application/json", "Content-Type": "application/json; charset=utf-8"}
 
 
@@ -84,28 +85,31 @@ class Connector:
         return await self.call("POST", url, activity, conversation_id=conversation_id, **call)
 
     async def reply_to_activity(
-        self,
-        service_url: str,
-        conversation_id: str,
-        activity_id: str,
-        activity: dict[str, Any],
-        **call: Any,
-    ) -> dict[str, Any]:
+        self, service_url: str, conversation: str, reply_to: str, activity: Json, **call: Any
+    ) -> Json:
         """POST an activity as a reply to another; the connector's answer."""
-        url = conversations_url(service_url, conversation_id, "activities", activity_id)
-        return await self.call("POST", url, activity, conversation_id=conversation_id, **call)
+        return await self._on_activity("POST", service_url, conversation, reply_to, activity, call)
 
     async def update_activity(
+        self, service_url: str, conversation: str, activity_id: str, activity: Json, **call: Any
+    ) -> Json:
+        """PUT an activity in place of one sent before; the connector's answer."""
+        return await self._on_activity(
+            "PUT", service_url, conversation, activity_id, activity, call
+        )
+
+    async def _on_activity(
         self,
+        method: str,
         service_url: str,
         conversation_id: str,
         activity_id: str,
-        activity: dict[str, Any],
-        **call: Any,
-    ) -> dict[str, Any]:
-        """PUT an activity in place of one sent before; the connector's answer."""
+        activity: Json,
+        call: dict[str, Any],
+    ) -> Json:
+        """``method`` on ``/v3/conversations/{conversation}/activities/{activity_id}``."""
         url = conversations_url(service_url, conversation_id, "activities", activity_id)
-        return await self.call("PUT", url, activity, conversation_id=conversation_id, **call)
+        return await self.call(method, url, activity, conversation_id=conversation_id, **call)
 
     async def create_conversation(
         self, service_url: str, parameters: dict[str, Any], **call: Any
