@@ -130,16 +130,28 @@ class FlowEngine:
                 )
             answers = dict(prefill or {})
             first = spec.visible_pages(answers)[0]
-            row = await drafts.create(
-                session=s,
-                platform=actor.platform.value,
-                user_id=actor.user_id,
-                flow=flow,
-                step=first.id,
-                answers=answers,
-                history=[],
-                case_id=case_id,
-            )
+            try:
+                row = await drafts.create(
+                    session=s,
+                    platform=actor.platform.value,
+                    user_id=actor.user_id,
+                    flow=flow,
+                    step=first.id,
+                    answers=answers,
+                    history=[],
+                    case_id=case_id,
+                )
+            except drafts.OpenSessionExists:
+                # The same person started it a moment ago (a double click, two devices):
+                # show them that draft rather than an error.
+                row = await drafts.get_open(
+                    session=s, platform=actor.platform.value, user_id=actor.user_id, flow=flow
+                )
+                if row is None:  # closed again in between; a fresh command will start anew
+                    raise
+                return FlowView(
+                    draft=_draft(row), spec=spec, page=_page_of(spec, row), resumed=True
+                )
             return FlowView(draft=_draft(row), spec=spec, page=first)
 
     async def find_draft(self, *, actor: Actor, flow: str) -> Draft | None:

@@ -153,6 +153,25 @@ async def test_resume_after_a_restart(db: async_sessionmaker[AsyncSession]) -> N
     assert resumed.draft.id == view.draft.id
 
 
+async def test_a_start_that_loses_a_race_shows_the_draft_that_won(
+    db: async_sessionmaker[AsyncSession], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two starts at once (a double click): the second resumes the first's draft, no error."""
+    first = await engine_for(db, Recorder()).start(actor=ME, flow="demo")
+    real_get_open = sessions.get_open
+    calls = 0
+
+    async def misses_once(**kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        return None if calls == 1 else await real_get_open(**kwargs)  # read before the clash
+
+    monkeypatch.setattr(sessions, "get_open", misses_once)
+    second = await engine_for(db, Recorder()).start(actor=ME, flow="demo")
+    assert calls == 2
+    assert second.resumed and second.draft.id == first.draft.id
+
+
 async def test_discard_then_start_again_is_a_fresh_draft(
     db: async_sessionmaker[AsyncSession],
 ) -> None:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+from pathlib import Path
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.storage import migrate
 from bot.storage.repos import sessions as drafts
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -53,7 +56,7 @@ async def test_only_one_open_session_per_person_and_flow(sessions: Sessions) -> 
         first = await drafts.create(session=session, **WHO, step="start")
         with pytest.raises(drafts.OpenSessionExists):
             await drafts.create(session=session, **WHO, step="start")
-        # The refused insert ran in a savepoint: this transaction is still usable.
+        # The refused insert skipped the clash: this transaction is still usable.
         other_flow = await drafts.create(
             session=session, platform="slack", user_id="U1", flow="business_case", step="start"
         )
@@ -103,3 +106,23 @@ async def test_concurrent_creates_leave_one_open_session(sessions: Sessions) -> 
     assert results.count("refused") == 2
     async with sessions() as session:
         assert len(await drafts.list_open(session=session, platform="slack", user_id="U1")) == 1
+
+
+def test_the_open_draft_look_up_uses_the_partial_index(tmp_path: Path) -> None:
+    """``status = 'open'`` is literal in the SQL, so SQLite can use the index of open drafts.
+
+    With a bound ``status = ?`` SQLite cannot prove the partial index applies and scans every
+    draft ever made, on every command that opens a flow.
+    """
+    from sqlalchemy.dialects import sqlite
+
+    path = tmp_path / "bot.db"
+    asyncio.run(migrate.upgrade(f"sqlite+aiosqlite:///{path}"))
+    for statement in (drafts._OPEN_DRAFT, drafts._OPEN_DRAFTS_OF):
+        compiled = statement.compile(dialect=sqlite.dialect())
+        parameters = ["x" for _ in compiled.positiontup or ()]
+        with sqlite3.connect(path) as connection:
+            explained = connection.execute(f"EXPLAIN QUERY PLAN {compiled}", parameters)
+            plan = [row[3] for row in explained]
+        assert any("USING INDEX uq_flow_sessions_open" in step for step in plan), plan
+        assert not any(step.startswith("SCAN flow_sessions") for step in plan), plan

@@ -9,15 +9,15 @@ overwrite a newer answer.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import functools
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Table, bindparam, literal_column, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.storage.repos._common import fresh, new_id, to_row
+from bot.storage.repos._common import dialect_insert, dialect_of, new_id, to_row
 from bot.storage.tables import FlowSession
 from bot.storage.types import utcnow
 
@@ -26,9 +26,25 @@ SUBMITTED = "submitted"
 DISCARDED = "discarded"
 STATUSES = frozenset({OPEN, SUBMITTED, DISCARDED})
 
-
-# A Core INSERT built once (the draft's values are given when it runs): no unit of work.
-_NEW_DRAFT = insert(cast(Table, FlowSession.__table__))
+_TABLE = cast(Table, FlowSession.__table__)
+# ``status = 'open'`` spelt as a literal, not a bound parameter: only then can SQLite (and
+# PostgreSQL's generic plans) use the partial index ``uq_flow_sessions_open``, which holds
+# just the open drafts. With ``status = ?`` every look-up scanned every draft ever made.
+_IS_OPEN = _TABLE.c.status == literal_column(f"'{OPEN}'")
+# The person's open draft: built once, run with the person's values (a command's hot path).
+_OPEN_DRAFT = select(_TABLE).where(
+    _TABLE.c.platform == bindparam("platform"),
+    _TABLE.c.user_id == bindparam("user_id"),
+    _TABLE.c.flow == bindparam("flow"),
+    _IS_OPEN,
+)
+_OPEN_DRAFTS_OF = (
+    select(_TABLE)
+    .where(_TABLE.c.platform == bindparam("platform"), _TABLE.c.user_id == bindparam("user_id"))
+    .where(_IS_OPEN)
+    .order_by(_TABLE.c.updated_at.desc())
+)
+_BY_ID = select(_TABLE).where(_TABLE.c.id == bindparam("id"))
 
 
 class OpenSessionExists(Exception):
@@ -56,7 +72,7 @@ class FlowSessionRow:
 
 async def get(*, session: AsyncSession, session_id: str) -> FlowSessionRow | None:
     """The flow session with this id, whatever its status, or ``None``."""
-    row = await session.scalar(fresh(select(FlowSession).where(FlowSession.id == session_id)))
+    row = (await session.execute(_BY_ID, {"id": session_id})).first()
     return to_row(FlowSessionRow, row) if row else None
 
 
@@ -64,24 +80,14 @@ async def get_open(
     *, session: AsyncSession, platform: str, user_id: str, flow: str
 ) -> FlowSessionRow | None:
     """The person's open draft of ``flow``, or ``None``."""
-    statement = select(FlowSession).where(
-        FlowSession.platform == platform,
-        FlowSession.user_id == user_id,
-        FlowSession.flow == flow,
-        FlowSession.status == OPEN,
-    )
-    row = await session.scalar(fresh(statement))
+    values = {"platform": platform, "user_id": user_id, "flow": flow}
+    row = (await session.execute(_OPEN_DRAFT, values)).first()
     return to_row(FlowSessionRow, row) if row else None
 
 
 async def list_open(*, session: AsyncSession, platform: str, user_id: str) -> list[FlowSessionRow]:
     """All of a person's open drafts, most recently touched first (for "resume")."""
-    statement = select(FlowSession).where(
-        FlowSession.platform == platform,
-        FlowSession.user_id == user_id,
-        FlowSession.status == OPEN,
-    )
-    rows = await session.scalars(fresh(statement.order_by(FlowSession.updated_at.desc())))
+    rows = await session.execute(_OPEN_DRAFTS_OF, {"platform": platform, "user_id": user_id})
     return [to_row(FlowSessionRow, row) for row in rows]
 
 
@@ -104,7 +110,8 @@ async def create(
 
     Raises:
         OpenSessionExists: the person already has an open draft of ``flow``. The insert
-            runs in a savepoint, so the caller's transaction stays usable.
+            skips a clash (``ON CONFLICT DO NOTHING``) rather than failing, so the caller's
+            transaction stays usable.
     """
     now = utcnow()
     row = FlowSessionRow(
@@ -122,12 +129,25 @@ async def create(
         created_at=now,
         updated_at=now,
     )
-    try:
-        async with session.begin_nested():
-            await session.execute(_NEW_DRAFT, asdict(row))
-    except IntegrityError as error:
-        raise OpenSessionExists(f"{platform}:{user_id} already has an open {flow!r}") from error
+    values = {name: getattr(row, name) for name in _FIELDS}
+    inserted = (await session.execute(_new_draft_statement(dialect_of(session)), values)).scalar()
+    if inserted is None:
+        raise OpenSessionExists(f"{platform}:{user_id} already has an open {flow!r}")
     return row
+
+
+_FIELDS = tuple(field.name for field in fields(FlowSessionRow))
+
+
+@functools.cache
+def _new_draft_statement(dialect: str) -> Any:
+    """``INSERT … ON CONFLICT DO NOTHING RETURNING id``, built once per dialect.
+
+    The only clash possible is the partial unique index of open drafts (ids are random), and
+    both backends skip a clash with any unique index when no conflict target is named.
+    """
+    statement = dialect_insert(dialect, FlowSession).on_conflict_do_nothing()
+    return statement.returning(_TABLE.c.id)
 
 
 async def save(
