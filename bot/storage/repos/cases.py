@@ -13,9 +13,9 @@ import builtins
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, bindparam, func, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,6 +26,13 @@ from bot.storage.types import utcnow
 
 # What update() may change; anything else (id, kind, reference, reporter) is fixed at birth.
 UPDATABLE = frozenset({"state", "urgent", "assignee", "data", "closed_at"})
+
+# The hot look-ups, built once and run as plain Core (no ORM identity map to refresh, no
+# object loading): every press reads its case twice.
+_CASES = cast(Table, Case.__table__)
+_BY_ID = select(_CASES).where(_CASES.c.id == bindparam("id"))
+_BY_ID_LOCKED = _BY_ID.with_for_update()
+_BY_REFERENCE = select(_CASES).where(_CASES.c.reference == bindparam("reference"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +112,7 @@ async def create(
 
 async def get(*, session: AsyncSession, case_id: str) -> CaseRow | None:
     """The case with this id, or ``None``."""
-    case = await session.scalar(fresh(select(Case).where(Case.id == case_id)))
+    case = (await session.execute(_BY_ID, {"id": case_id})).first()
     return to_row(CaseRow, case) if case else None
 
 
@@ -116,13 +123,13 @@ async def get_locked(*, session: AsyncSession, case_id: str) -> CaseRow | None:
     on a case's reminders or outbox rows locks the case first, as a press does, so two
     transactions never wait for each other in a circle.
     """
-    case = await session.scalar(fresh(select(Case).where(Case.id == case_id).with_for_update()))
+    case = (await session.execute(_BY_ID_LOCKED, {"id": case_id})).first()
     return to_row(CaseRow, case) if case else None
 
 
 async def get_by_reference(*, session: AsyncSession, reference: str) -> CaseRow | None:
     """The case with this reference (``AB-2026-0042``), or ``None``."""
-    case = await session.scalar(fresh(select(Case).where(Case.reference == reference)))
+    case = (await session.execute(_BY_REFERENCE, {"reference": reference})).first()
     return to_row(CaseRow, case) if case else None
 
 
@@ -147,10 +154,9 @@ async def update(
         values["assignee"] = assignee.to_json() if assignee else None
         values["assignee_key"] = assignee.key if assignee else None
     statement = (
-        sql_update(Case)
-        .where(Case.id == case_id, Case.version == expected_version)
-        .values(**values, version=Case.version + 1, updated_at=utcnow())
-        .execution_options(synchronize_session=False)
+        sql_update(_CASES)  # the table, not the mapped class: no ORM bulk-update machinery
+        .where(_CASES.c.id == case_id, _CASES.c.version == expected_version)
+        .values(**values, version=_CASES.c.version + 1, updated_at=utcnow())
     )
     result = await session.execute(statement)
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]

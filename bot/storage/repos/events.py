@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.storage.repos._common import fresh, fresh_returning, to_row
+from bot.storage.repos._common import to_row
 from bot.storage.tables import GENESIS_HASH, Case, CaseEvent
 from bot.storage.types import utcnow
 
@@ -83,8 +83,25 @@ def event_hash(
     return hashlib.sha256((prev_hash + canonical).encode("utf-8")).hexdigest()
 
 
-# Built once: the event's values are given when it runs.
-_APPEND = fresh_returning(sa.insert(cast(sa.Table, CaseEvent.__table__)), CaseEvent)
+# Built once, plain Core: the values are given when they run (every press appends).
+_EVENTS = cast(sa.Table, CaseEvent.__table__)
+_CASES = cast(sa.Table, Case.__table__)
+_APPEND = sa.insert(_EVENTS).returning(*_EVENTS.c)
+_HEAD = (
+    select(_CASES.c.chain_seq, _CASES.c.chain_hash)
+    .where(_CASES.c.id == sa.bindparam("case_id"))
+    .with_for_update()
+)
+_MOVE_HEAD = (
+    sa.update(_CASES)
+    .where(_CASES.c.id == sa.bindparam("case_id"))
+    .values(chain_seq=sa.bindparam("seq"), chain_hash=sa.bindparam("hash"))
+)
+_TIMELINE = (
+    select(_EVENTS).where(_EVENTS.c.case_id == sa.bindparam("case_id")).order_by(_EVENTS.c.seq)
+)
+_SHOWN_TIMELINE = _TIMELINE.where(_EVENTS.c.internal.is_(False))
+_FIRST = select(_EVENTS).where(_EVENTS.c.case_id == sa.bindparam("case_id"), _EVENTS.c.seq == 1)
 
 
 async def append(
@@ -108,8 +125,7 @@ async def append(
     Raises:
         LookupError: if there is no such case.
     """
-    head_query = select(Case.chain_seq, Case.chain_hash).where(Case.id == case_id)
-    head = (await session.execute(head_query.with_for_update())).first()
+    head = (await session.execute(_HEAD, {"case_id": case_id})).first()
     if head is None:
         raise LookupError(f"no case {case_id!r}")
     seq = head.chain_seq + 1
@@ -128,10 +144,9 @@ async def append(
     }
     fields["prev_hash"] = prev_hash
     fields["hash"] = event_hash(**fields)
-    row = await session.scalar(_APPEND, fields)
+    row = (await session.execute(_APPEND, fields)).one()
     # Not an update of the timeline: the case row's pointer to its end moves on.
-    move_head = sa.update(Case).where(Case.id == case_id).values(chain_seq=seq, chain_hash=row.hash)
-    await session.execute(move_head.execution_options(synchronize_session=False))
+    await session.execute(_MOVE_HEAD, {"case_id": case_id, "seq": seq, "hash": row.hash})
     return to_row(EventRow, row)
 
 
@@ -139,17 +154,14 @@ async def timeline(
     *, session: AsyncSession, case_id: str, include_internal: bool = True
 ) -> list[EventRow]:
     """A case's events in order; without the internal ones when shown to the reporter."""
-    statement = select(CaseEvent).where(CaseEvent.case_id == case_id)
-    if not include_internal:
-        statement = statement.where(CaseEvent.internal.is_(False))
-    rows = await session.scalars(fresh(statement.order_by(CaseEvent.seq)))
+    statement = _TIMELINE if include_internal else _SHOWN_TIMELINE
+    rows = await session.execute(statement, {"case_id": case_id})
     return [to_row(EventRow, row) for row in rows]
 
 
 async def first(*, session: AsyncSession, case_id: str) -> EventRow | None:
     """A case's first event (its submission), without reading the rest of the timeline."""
-    statement = select(CaseEvent).where(CaseEvent.case_id == case_id, CaseEvent.seq == 1)
-    row = await session.scalar(fresh(statement))
+    row = (await session.execute(_FIRST, {"case_id": case_id})).first()
     return to_row(EventRow, row) if row else None
 
 

@@ -13,19 +13,24 @@ import functools
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.storage.repos import _common
-from bot.storage.repos._common import dialect_insert, dialect_of, fresh, fresh_returning, to_row
+from bot.storage.repos._common import dialect_insert, dialect_of, to_row
 from bot.storage.tables import Reminder
 from bot.storage.types import utcnow
 
 PENDING = "pending"
 FIRED = "fired"
 CANCELLED = "cancelled"
+
+
+_REMINDERS = cast(Table, Reminder.__table__)
+# Plain Core, built once (keeping in touch schedules and cancels on every press).
+_BY_KEY = select(_REMINDERS).where(_REMINDERS.c.dedupe_key == bindparam("dedupe_key"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,16 +73,16 @@ async def schedule(
         "dedupe_key": dedupe_key,
         "created_at": utcnow(),
     }
-    row = await session.scalar(_schedule_statement(dialect_of(session)), values)
+    row = (await session.execute(_schedule_statement(dialect_of(session)), values)).first()
     if row is None:  # fired or cancelled already: left as it is
-        row = await session.scalar(fresh(select(Reminder).where(Reminder.dedupe_key == dedupe_key)))
+        row = (await session.execute(_BY_KEY, {"dedupe_key": dedupe_key})).first()
     assert row is not None  # inserted or found just now, in this transaction
     return to_row(ReminderRow, row)
 
 
 async def get(*, session: AsyncSession, dedupe_key: str) -> ReminderRow | None:
     """The reminder with this key, or ``None``."""
-    row = await session.scalar(fresh(select(Reminder).where(Reminder.dedupe_key == dedupe_key)))
+    row = (await session.execute(_BY_KEY, {"dedupe_key": dedupe_key})).first()
     return to_row(ReminderRow, row) if row else None
 
 
@@ -130,29 +135,25 @@ def _schedule_statement(dialect: str) -> Any:
     """
     statement = dialect_insert(dialect, Reminder)
     moved = {name: statement.excluded[name] for name in ("kind", "case_id", "subject", "due_at")}
-    return fresh_returning(
-        statement.on_conflict_do_update(
-            index_elements=["dedupe_key"],
-            set_={**moved, "claimed_by": None, "claimed_until": None},
-            where=Reminder.status == PENDING,
-        ),
-        Reminder,
-    )
+    return statement.on_conflict_do_update(
+        index_elements=["dedupe_key"],
+        set_={**moved, "claimed_by": None, "claimed_until": None},
+        where=_REMINDERS.c.status == PENDING,
+    ).returning(*_REMINDERS.c)
 
 
 async def cancel(
     *, session: AsyncSession, case_id: str, kind: str | Collection[str] | None = None
 ) -> int:
     """Cancel a case's pending reminders (all, or of one ``kind`` or several); returns how many."""
-    statement = update(Reminder).where(Reminder.case_id == case_id, Reminder.status == PENDING)
+    table = _REMINDERS  # the table, not the mapped class: no ORM bulk-update machinery
+    statement = update(table).where(table.c.case_id == case_id, table.c.status == PENDING)
     if isinstance(kind, str):
-        statement = statement.where(Reminder.kind == kind)
+        statement = statement.where(table.c.kind == kind)
     elif kind is not None:
-        statement = statement.where(Reminder.kind.in_(list(kind)))
+        statement = statement.where(table.c.kind.in_(list(kind)))
     result = await session.execute(
-        statement.values(status=CANCELLED, claimed_by=None, claimed_until=None).execution_options(
-            synchronize_session=False
-        )
+        statement.values(status=CANCELLED, claimed_by=None, claimed_until=None)
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
 
