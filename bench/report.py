@@ -1,8 +1,8 @@
 """``bench/results.json`` (the issue's fixed keys, then the raw figures) and ``results.md``.
 
-The fixed keys let anyone compare runs; everything after them (every server's requests
-per second and latencies, how each was set up, the targets, and what limits a missed one)
-is there to explain them.
+The fixed keys let anyone compare runs; everything after them (the ceilings: the same
+ratios for the floors, every server's requests per second and latencies, how each was set
+up, the targets, and what limits a missed one) is there to explain them.
 """
 
 from __future__ import annotations
@@ -26,6 +26,12 @@ RATIOS = {
     "press_vs_bolt": ("bot_press", "bolt_action"),
     "teams_message_vs_cloudadapter": ("bot_teams_message", "cloudadapter_message"),
     "teams_press_vs_cloudadapter": ("bot_teams_press", "cloudadapter_invoke"),
+}
+# The same ratios for the floors (bench/floors.py): the most any implementation reaches here.
+CEILINGS = {
+    "slash_vs_bolt": ("floor_slash", "bolt_command"),
+    "press_vs_bolt": ("floor_press", "bolt_action"),
+    "teams_message_vs_cloudadapter": ("floor_teams_message", "cloudadapter_message"),
 }
 
 
@@ -55,10 +61,7 @@ def results(
     bots = [o for name, o in outcomes.items() if name.startswith("bot_")]
     document: dict[str, Any] = {
         "machine": machine(),
-        "ratios": {
-            key: round(outcomes[bot].throughput / outcomes[peer].throughput, 3)
-            for key, (bot, peer) in RATIOS.items()
-        },
+        "ratios": ratios(outcomes, RATIOS),
         "p99_ms": {
             "slash": round(outcomes["bot_slash"].load.p99_ms, 2),
             "press": round(outcomes["bot_press"].load.p99_ms, 2),
@@ -71,6 +74,7 @@ def results(
         "idle_rss_mb": round(max(o.extra["idle_rss_mb"] for o in bots), 1),
         "ready_seconds": round(statistics.median(o.extra["ready_seconds"] for o in bots), 3),
     }
+    document["ceilings"] = ratios(outcomes, CEILINGS)
     document["driver"] = driver
     document["run"] = {
         "smoke": config.smoke,
@@ -84,6 +88,21 @@ def results(
     document["targets"] = evaluate(document)
     document["limits"] = limits(document["targets"])
     return document
+
+
+def ratios(
+    outcomes: Mapping[str, Outcome], pairs: Mapping[str, tuple[str, str]]
+) -> dict[str, float]:
+    """Each ``(server, peer)`` pair's throughput ratio, for the pairs that were both driven.
+
+    Throughput is results seen per second where they come after the answer (Slack), else
+    answers per second (:attr:`Outcome.throughput`).
+    """
+    return {
+        key: round(outcomes[server].throughput / outcomes[peer].throughput, 3)
+        for key, (server, peer) in pairs.items()
+        if server in outcomes and peer in outcomes and outcomes[peer].throughput
+    }
 
 
 def server_figures(outcome: Outcome) -> dict[str, Any]:
@@ -133,6 +152,21 @@ def markdown(document: Mapping[str, Any]) -> str:
     for t in document["targets"]:
         met = "yes" if t["met"] else "**no**"
         lines.append(f"| {t['what']} | {t['target']} | {t['measured']:g} | {met} |")
+    if document.get("ceilings"):
+        lines += [
+            "",
+            "Ceilings: the same ratios for the floors, servers that do only the unavoidable "
+            "work of each job (bench/floors.py), measured in the same run: an implementation "
+            "that does the job can come near its floor's ratio on this machine, not above it.",
+            "",
+            "| ratio | goal | bot | floor (ceiling here) |",
+            "|---|---|---|---|",
+        ]
+        goals = {t["key"]: t["target"] for t in document["targets"]}
+        for key, ceiling in document["ceilings"].items():
+            goal = goals.get(f"ratios.{key}", "")
+            bot = document["ratios"].get(key, "")
+            lines.append(f"| {key} | {goal} | {bot} | {ceiling:g} |")
     lines += [
         "",
         "| server | answered/s | seen/s | seen drain s | p50 ms | p99 ms | CPU ms each | "

@@ -7,6 +7,7 @@ waits for comes later: the modal (``views.open``) after ``/report-abuse``, the u
 calls on the fake Slack and takes the bot's throughput as results seen per second, from
 the start of the run to the last one seen. Teams answers in the request itself (the reply
 is sent, or the card returned, before the response), so there ``wrk``'s figure is it.
+The floors (:mod:`bench.floors`) are counted the same way, so their ratios compare.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ IDLE_SETTLE_SECONDS = 1.0
 QUIET_SECONDS = LEASE_SECONDS + 10.0
 BUSY_TIMEOUT_MS = 5000
 DRAIN_CAP_SECONDS = 600.0
+WAL = ("-wal", "-shm")  # the files beside a SQLite database in WAL mode
 PLATFORM_VARIABLES = (
     "SLACK_APP_TOKEN",
     "TEAMS_APP_PASSWORD",
@@ -127,6 +129,76 @@ def run_peer(
         rss = server.rss_mb()
     extra = {"rss_after_mb": round(rss, 1), "cpu_ms_each": cpu_ms_each(cpu, measured.requests)}
     return Outcome(name, setup, measured, extra=extra)
+
+
+@dataclass(frozen=True)
+class FloorRun:
+    """One of :mod:`bench.floors`: the least work a job needs, measured like the bot's.
+
+    Args:
+        name: the key in the results.
+        floor: the floor's name for ``python -m bench.floors``.
+        setup: what is measured, said in the results.
+        requests: builds the request set (the bot's own, signed now).
+        done_on: ``(fake, methods)`` whose calls are the floor's work done, counted (and
+            waited for after the load) as ``done``.
+        seen: whether those calls are the floor's throughput (seen per second, as for the
+            bot's Slack scenarios) rather than the answers (as for the bot on Teams).
+    """
+
+    name: str
+    floor: str
+    setup: str
+    requests: Callable[[Context], Sequence[payloads.Request]]
+    done_on: tuple[str, tuple[str, ...]]
+    seen: bool
+
+
+def run_floor(context: Context, run: FloorRun) -> Outcome:
+    """Start ``python -m bench.floors`` and drive it; count its work on the fakes."""
+    home = context.work / run.name
+    home.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    arguments = ["-m", "bench.floors", run.floor, "--port", str(port)]
+    arguments += ["--slack-api-url", context.fakes.slack_api_url]
+    database = home / "floor.db" if run.floor == "press" else None
+    if database is not None:
+        for leftover in (database, *(database.with_name(database.name + s) for s in WAL)):
+            leftover.unlink(missing_ok=True)
+        cases = home / "cases.txt"
+        cases.write_text("".join(f"{case}\n" for case, _ in context.press.slack), "ascii")
+        arguments += ["--database", str(database), "--cases", str(cases)]
+    file = request_file(context, run.name, run.requests(context))
+    log = context.work / f"{run.name}.log"
+    with running(run.name, arguments, port=port, log=log) as server:
+        before = {w: context.fakes.stats(w) for w in ("slack", "connector")}
+        cpu = server.cpu_seconds()
+        outcome = Outcome(run.name, run.setup, load(context, server, file))
+        measured = outcome.load
+        owed = floor_figures(database)["acknowledged"] if database else measured.requests
+        count, last = settle(context.fakes, run.done_on, before, owed, None)
+        outcome.extra["done"] = count
+        outcome.extra["acked_never_seen"] = max(owed - count, 0)
+        if run.seen:
+            outcome.completed = count
+            outcome.completed_rps = count / max(last - measured.started_at, 1e-9)
+            outcome.drain_seconds = max(last - (measured.started_at + measured.seconds), 0.0)
+        done = outcome.completed if outcome.completed is not None else measured.requests
+        outcome.extra["cpu_ms_each"] = cpu_ms_each(server.cpu_seconds() - cpu, done)
+        outcome.extra["rss_after_mb"] = round(server.rss_mb(), 1)
+    if database is not None:
+        outcome.extra.update(floor_figures(database))
+    outcome.extra["errors_logged"] = errors_logged(log)
+    return outcome
+
+
+def floor_figures(database: Path) -> dict[str, int]:
+    """What the press floor's database holds: presses recorded, card updates unsent."""
+    with contextlib.closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as db:
+        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        acknowledged = db.execute("SELECT count(*) FROM case_events").fetchone()[0]
+        pending = db.execute("SELECT count(*) FROM outbox WHERE status = 'pending'").fetchone()[0]
+    return {"acknowledged": int(acknowledged), "outbox_pending": int(pending)}
 
 
 def cpu_ms_each(cpu_seconds: float, done: int) -> float | None:
@@ -224,26 +296,28 @@ def settle(
     seen_on: tuple[str, tuple[str, ...]],
     before: dict[str, Any],
     expected: int,
-    database: Path,
+    database: Path | None,
 ) -> tuple[int, float]:
     """Wait until the fake has seen ``expected`` calls of the methods, or the bot is idle.
 
     The bot counts as busy while the calls keep coming or its database keeps changing
     (transitions recorded, drafts opened, messages sent): under a burst the delivery loop
-    may send nothing for a while as it waits its turn for the database.
+    may send nothing for a while as it waits its turn for the database. With no
+    ``database`` (a floor), only the calls count.
 
     Returns:
         How many calls came during the run, and the time of the last one.
     """
     which, methods = seen_on
     started = time.monotonic()
-    count, last, quiet_since, progress = 0, 0.0, time.monotonic(), database_progress(database)
+    count, last, quiet_since = 0, 0.0, time.monotonic()
+    progress = database_progress(database) if database is not None else 0
     while time.monotonic() - started < DRAIN_CAP_SECONDS:
         stats = fakes.stats(which)
         now_count = sum(
             stats["counts"].get(m, 0) - before[which]["counts"].get(m, 0) for m in methods
         )
-        now_progress = database_progress(database)
+        now_progress = database_progress(database) if database is not None else 0
         if now_count != count or now_progress != progress:
             count, progress, quiet_since = now_count, now_progress, time.monotonic()
         last = max((stats["last"].get(m, 0.0) for m in methods), default=0.0)

@@ -1,8 +1,10 @@
 """One run of the suite: seed, start the fakes, drive every server in turn, measure the register.
 
-The order is the limit, the peers, then the bot's four scenarios (each on a fresh copy of
-the same seeded database, in a fresh process), then the register. Servers run one at a
-time so each has the machine to itself, apart from the load driver and the fakes.
+The order is the limit, the peers, the floors (the least work each job needs: the ceiling
+any implementation could reach here, :mod:`bench.floors`), then the bot's four scenarios
+(each on a fresh copy of the same seeded database, in a fresh process), then the register.
+Servers run one at a time so each has the machine to itself, apart from the load driver
+and the fakes.
 """
 
 from __future__ import annotations
@@ -17,11 +19,15 @@ from bench.config import SLACK_MANAGER, TEAMS_MANAGER, RunConfig
 from bench.processes import free_port, running
 from bench.scenarios import (
     BOT_SCENARIOS,
+    PRESS_SEEN,
+    SLACK_SEEN,
     Context,
     Fakes,
+    FloorRun,
     Outcome,
     press_set,
     run_bot,
+    run_floor,
     run_peer,
     slash_set,
     teams_message_set,
@@ -64,7 +70,47 @@ PEER_RUNS: tuple[tuple[str, str, str, Callable[[Context], Sequence[payloads.Requ
     ),
 )
 
-SERVER_NAMES = frozenset([*(run[0] for run in PEER_RUNS), *(s.name for s in BOT_SCENARIOS)])
+FLOOR_RUNS = (
+    FloorRun(
+        "floor_slash",
+        "slash",
+        "the least a slash command needs (bench/floors.py): bare aiohttp, slack-sdk's "
+        "SignatureVerifier, the form parsed, views.open with a fixed modal over one kept-alive "
+        "session, then 200 (seen = views.open calls)",
+        slash_set,
+        done_on=SLACK_SEEN,
+        seen=True,
+    ),
+    FloorRun(
+        "floor_press",
+        "press",
+        "the least a press needs (bench/floors.py): bare aiohttp, signature checked, payload "
+        "parsed, one stdlib sqlite3 transaction (WAL, synchronous=NORMAL, BEGIN IMMEDIATE: "
+        "versioned case UPDATE, timeline INSERT, outbox INSERT), 200; then a background task "
+        "sends chat.update and marks the outbox row sent (seen = chat.update calls)",
+        press_set,
+        done_on=PRESS_SEEN,
+        seen=True,
+    ),
+    FloorRun(
+        "floor_teams_message",
+        "teams_message",
+        "the least a Teams message needs (bench/floors.py): bare aiohttp, the activity "
+        "decoded, one reply with a fixed Adaptive Card posted to the fake connector over one "
+        "kept-alive session, then 200 (local mode, no token check)",
+        teams_message_set,
+        done_on=("connector", ("reply",)),
+        seen=False,
+    ),
+)
+
+SERVER_NAMES = frozenset(
+    [
+        *(run[0] for run in PEER_RUNS),
+        *(run.name for run in FLOOR_RUNS),
+        *(s.name for s in BOT_SCENARIOS),
+    ]
+)
 
 
 def write_pack(path: Path) -> Path:
@@ -115,6 +161,11 @@ def drive_servers(
                 say(f"Driving {name}")
                 outcomes[name] = run_peer(context, name, peer, setup, requests(context))
                 say(f"  {outcomes[name].load.rps:,.0f} requests/s")
+        for floor in FLOOR_RUNS:
+            if only is None or floor.name in only:
+                say(f"Driving {floor.name}")
+                outcomes[floor.name] = run_floor(context, floor)
+                say(f"  {outcomes[floor.name].throughput:,.0f} per second")
         for scenario in BOT_SCENARIOS:
             if only is None or scenario.name in only:
                 say(f"Driving {scenario.name}")

@@ -39,6 +39,9 @@ SERVERS = {
     "bolt_action",
     "cloudadapter_message",
     "cloudadapter_invoke",
+    "floor_slash",
+    "floor_press",
+    "floor_teams_message",
     "bot_slash",
     "bot_press",
     "bot_teams_message",
@@ -106,3 +109,32 @@ def test_the_bot_did_the_work_each_request_asked_for(results: dict[str, Any]) ->
     assert message["open_drafts"] >= message["answered"], message
     assert teams_press["acknowledged"] >= teams_press["answered"], teams_press
     assert teams_press["delivered"] == teams_press["acknowledged"], teams_press
+
+
+@pytest.mark.bench
+def test_each_floor_did_the_work_each_request_asked_for(results: dict[str, Any]) -> None:
+    """A floor is only a ceiling if it does the job: every answer leaves its call on a fake."""
+    servers = results["servers"]
+    slash, press = servers["floor_slash"], servers["floor_press"]
+    message = servers["floor_teams_message"]
+    # Requests still in flight when the load stops are done but not counted as answered.
+    assert slash["seen"] >= slash["answered"] and slash["acked_never_seen"] == 0, slash
+    assert press["acknowledged"] > 1 and press["seen"] == press["acknowledged"], press
+    assert press["acknowledged"] >= min(press["answered"], results["run"]["requests_per_set"])
+    assert press["outbox_pending"] == 0 and press["acked_never_seen"] == 0, press
+    assert message["done"] >= message["answered"] and message["acked_never_seen"] == 0, message
+    for floor in (slash, press, message):
+        assert floor["errors_logged"] == 0, floor
+
+
+@pytest.mark.bench
+def test_the_ceilings_are_the_floors_ratios(
+    results: dict[str, Any], request: pytest.FixtureRequest
+) -> None:
+    ceilings, servers = results["ceilings"], results["servers"]
+    assert set(ceilings) == {"slash_vs_bolt", "press_vs_bolt", "teams_message_vs_cloudadapter"}
+    assert all(is_number(v) and v > 0 for v in ceilings.values()), ceilings
+    slash = servers["floor_slash"]["seen_per_s"] / servers["bolt_command"]["requests_per_s"]
+    assert ceilings["slash_vs_bolt"] == pytest.approx(slash, rel=0.01)
+    lines = request.config.stash.setdefault(FIGURES, [])
+    lines += [f"ceiling {key}: {value}" for key, value in ceilings.items()]
