@@ -94,8 +94,8 @@ class Triage:
             session=session, case_id=case.id, digests=[digest(key, sender) for sender in named]
         )
         timeline = await events.timeline(session=session, case_id=case.id)
-        earlier = await sender_register.earlier_reports(session=session, case_id=case.id)
-        card = triage_card(self._pack, case, timeline=timeline, earlier_reports=len(earlier))
+        earlier = await sender_register.count_others(session=session, case_id=case.id)
+        card = triage_card(self._pack, case, timeline=timeline, earlier_reports=earlier)
         await self._queue_triage_cards(session, case, card)
         await plans.report_submitted(session, self._pack, case, self._clock())
         chosen = case.data.get("line_manager") or case.data.get("project_contact") or []
@@ -103,7 +103,7 @@ class Triage:
             await notify.send_direct(session, manager, card, f"manager:{case.id}:{manager.user_id}")
         found = recipients(self._pack, case.data, reply_to)
         copy = triage_card(
-            self._pack, case, timeline=timeline, buttons=False, earlier_reports=len(earlier)
+            self._pack, case, timeline=timeline, buttons=False, earlier_reports=earlier
         )
         for channel in found.channels:
             await outbox.enqueue(
@@ -213,13 +213,12 @@ class Triage:
         fresh = await cases.get(session=s, case_id=case.id)
         assert fresh is not None
         timeline = await events.timeline(session=s, case_id=case.id)
-        earlier = await sender_register.earlier_reports(session=s, case_id=case.id)
         card = triage_card(
             self._pack,
             fresh,
             last_action=_last(label, actor),
             timeline=timeline,
-            earlier_reports=len(earlier),
+            earlier_reports=await sender_register.count_others(session=s, case_id=case.id),
         )
         await self._queue_triage_cards(s, fresh, card)
         await self._tell_reporter(s, fresh, event, inputs)
@@ -249,9 +248,7 @@ class Triage:
                 self._pack,
                 current,
                 timeline=timeline,
-                earlier_reports=len(
-                    await sender_register.earlier_reports(session=s, case_id=case.id)
-                ),
+                earlier_reports=await sender_register.count_others(session=s, case_id=case.id),
             ),
             message=notify.who_was_first(timeline),
         )

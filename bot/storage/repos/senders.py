@@ -6,8 +6,9 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.storage.repos._common import upsert
@@ -15,6 +16,15 @@ from bot.storage.tables import Case, RegisterKey, SenderHash
 from bot.storage.types import utcnow
 
 KEY_NAME = "sender_hashes"
+
+_HASHES = cast(Table, SenderHash.__table__)
+_MINE = select(_HASHES.c.digest).where(_HASHES.c.case_id == bindparam("case_id"))
+# How many other reports name a sender this one names: what a triage card shows, on every
+# press. Counted in the index of digests, without reading the reports themselves.
+_COUNT_OTHERS = select(func.count(_HASHES.c.case_id.distinct())).where(
+    _HASHES.c.digest.in_(_MINE.scalar_subquery()),
+    _HASHES.c.case_id != bindparam("case_id"),
+)
 
 
 @dataclass(frozen=True)
@@ -63,3 +73,8 @@ async def earlier_reports(*, session: AsyncSession, case_id: str) -> list[Earlie
     )
     rows = (await session.execute(statement)).all()
     return [EarlierReport(row[0], row[1], row[2]) for row in rows]
+
+
+async def count_others(*, session: AsyncSession, case_id: str) -> int:
+    """How many other reports name any sender this one names (``len(earlier_reports())``)."""
+    return int((await session.execute(_COUNT_OTHERS, {"case_id": case_id})).scalar_one())
