@@ -34,38 +34,62 @@ async def plan(session: AsyncSession, rows: list[Any]) -> list[Planned]:
 
     Of several renderings of one card only the newest is sent; the others, and a newest
     one that a later rendering (claimed elsewhere, or sent) has overtaken, are marked
-    superseded here.
+    superseded here. The look-ups are made for the whole batch at once: one query for
+    later renderings, one for posted cards, one statement for the superseded marks.
     """
     groups: dict[tuple[Any, ...], list[Any]] = {}
     for row in rows:
         groups.setdefault(card_key(row), []).append(row)
-    planned: list[Planned] = []
+    plain: list[Planned] = []
+    cards: list[tuple[tuple[Any, ...], list[Any]]] = []
     for key, group in groups.items():
         group.sort(key=lambda r: r.id)
-        if not group[0].card_purpose:
-            planned.extend(Planned(key, row) for row in group)
-            continue
+        if group[0].card_purpose:
+            cards.append((key, group))
+        else:
+            plain.extend(Planned(key, row) for row in group)
+    states = await card_states(session, [group[-1] for _, group in cards])
+    planned: list[Planned] = []
+    superseded: list[Any] = []
+    for key, group in cards:
         *stale, newest = group
-        overtaken, existing = await card_state(session, newest)
-        for row in [*stale, newest] if overtaken else stale:
-            await outbox.mark_sent(session=session, outbox_id=row.id, message_id="superseded")
+        overtaken, existing = states[newest.id]
+        superseded += [*stale, newest] if overtaken else stale
         if not overtaken:
             planned.append(Planned(key, newest, existing))
-    return planned
+    await outbox.mark_all_sent(session=session, sent=[(row.id, "superseded") for row in superseded])
+    # In the order the groups were claimed, as before the look-ups were batched.
+    order = {key: number for number, key in enumerate(groups)}
+    return sorted([*plain, *planned], key=lambda each: order[each.key])
 
 
 async def card_state(session: AsyncSession, row: Any) -> tuple[bool, MessageRef | None]:
     """Whether a newer rendering has overtaken ``row``, and where its case's card already is
     in the row's conversation."""
-    if await outbox.newer_card_exists(session=session, row=row):
-        return True, None
-    if not row.case_id or row.operation != "post":
-        return False, None
-    posted = await posted_cards.list_posted(
-        session=session, case_id=row.case_id, purpose=row.card_purpose
-    )
-    existing = _matching(posted, row.platform, (row.target or {}).get("conversation_id", ""))
-    return False, None if existing is None else existing.message_ref
+    return (await card_states(session, [row]))[row.id]
+
+
+async def card_states(
+    session: AsyncSession, rows: list[Any]
+) -> dict[int, tuple[bool, MessageRef | None]]:
+    """``card_state`` of each of ``rows`` (by id), in two queries whatever their number."""
+    if not rows:
+        return {}
+    overtaken = await outbox.overtaken(session=session, rows=rows)
+    wanted = [r for r in rows if r.id not in overtaken and r.case_id and r.operation == "post"]
+    posted = await posted_cards.posted_for(session=session, case_ids=[r.case_id for r in wanted])
+    states: dict[int, tuple[bool, MessageRef | None]] = {
+        row.id: (row.id in overtaken, None) for row in rows
+    }
+    for row in wanted:
+        mine = [
+            card
+            for card in posted
+            if (card.case_id, card.purpose) == (row.case_id, row.card_purpose)
+        ]
+        existing = _matching(mine, row.platform, (row.target or {}).get("conversation_id", ""))
+        states[row.id] = (False, None if existing is None else existing.message_ref)
+    return states
 
 
 def card_key(row: Any) -> tuple[Any, ...]:

@@ -212,7 +212,11 @@ class OutboxMessage(Base):
     """A message to deliver, written in the same transaction as the change that caused it."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),
+        # A case card's renderings: is one in flight, was a newer one queued (delivery loop).
+        Index("ix_outbox_case_id_card_purpose_platform", "case_id", "card_purpose", "platform"),
+    )
 
     id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
     platform: Mapped[str] = mapped_column(String(16))

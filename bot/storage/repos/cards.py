@@ -8,15 +8,17 @@ administrator with a command, one per purpose and platform.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import functools
+from collections.abc import Iterable
+from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.model import ConversationRef, MessageRef
-from bot.storage.repos._common import fresh, to_row, upsert
+from bot.storage.repos._common import dialect_insert, dialect_of, fresh, to_row, upsert
 from bot.storage.tables import ChannelBinding, PostedCard
 from bot.storage.types import utcnow
 
@@ -75,26 +77,28 @@ async def record_posted(
         "created_at": now,
         "updated_at": now,
     }
-    await session.execute(
-        upsert(
-            session,
-            PostedCard,
-            values,
-            conflict=("case_id", "purpose", "platform", "conversation_id"),
-            update_values={
-                "conversation": values["conversation"],
-                "message_id": message.message_id,
-                "updated_at": now,
-            },
-        )
-    )
-    statement = select(PostedCard).where(
-        PostedCard.case_id == case_id,
-        PostedCard.purpose == purpose,
-        PostedCard.platform == values["platform"],
-        PostedCard.conversation_id == conversation.conversation_id,
-    )
-    return to_row(PostedCardRow, (await session.scalars(fresh(statement))).one())
+    # The row as written comes back from the upsert itself: no second statement to read it.
+    row = (await session.execute(_record_statement(dialect_of(session)), values)).one()
+    return PostedCardRow(*row)
+
+
+@functools.cache
+def _record_statement(dialect: str) -> Any:
+    """``INSERT … ON CONFLICT (case, purpose, platform, conversation) DO UPDATE … RETURNING``.
+
+    Built once per dialect; the values are given when it runs. A clash replaces the
+    conversation, message and ``updated_at`` with the new row's (``created_at`` stays).
+    """
+    statement = dialect_insert(dialect, PostedCard)
+    new = statement.excluded
+    return statement.on_conflict_do_update(
+        index_elements=["case_id", "purpose", "platform", "conversation_id"],
+        set_={
+            "conversation": new.conversation,
+            "message_id": new.message_id,
+            "updated_at": new.updated_at,
+        },
+    ).returning(*_columns())
 
 
 async def list_posted(
@@ -106,6 +110,27 @@ async def list_posted(
         statement = statement.where(PostedCard.purpose == purpose)
     rows = await session.scalars(fresh(statement.order_by(PostedCard.id)))
     return [to_row(PostedCardRow, row) for row in rows]
+
+
+async def posted_for(*, session: AsyncSession, case_ids: Iterable[str]) -> list[PostedCardRow]:
+    """The cards posted for any of ``case_ids``, oldest first, in one query (built once)."""
+    wanted = sorted(set(case_ids))
+    if not wanted:
+        return []
+    return [PostedCardRow(*row) for row in await session.execute(_posted_for(), {"cases": wanted})]
+
+
+@functools.cache
+def _posted_for() -> Any:
+    table = cast(Table, PostedCard.__table__)
+    cases = table.c.case_id.in_(bindparam("cases", expanding=True))
+    return select(*_columns()).where(cases).order_by(table.c.id)
+
+
+def _columns() -> list[Any]:
+    """The posted cards' columns in the order of ``PostedCardRow``'s fields."""
+    table = cast(Table, PostedCard.__table__)
+    return [table.c[field.name] for field in fields(PostedCardRow)]
 
 
 async def bind_channel(

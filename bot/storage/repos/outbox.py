@@ -11,15 +11,24 @@ every time still reaches the dead-letter limit.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Exists, Table, bindparam, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Table,
+    and_,
+    bindparam,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
-from bot.storage.repos import _common
 from bot.storage.repos._common import dialect_insert, dialect_of, fresh, fresh_returning, to_row
 from bot.storage.tables import OutboxMessage
 from bot.storage.types import utcnow
@@ -121,7 +130,8 @@ async def claim_due(
     """Lease up to ``limit`` due pending messages to ``worker_id`` for ``lease_seconds``.
 
     Commit right after claiming, then deliver: the lease, not an open transaction, is what
-    keeps other workers away. Each claim counts as an attempt.
+    keeps other workers away. Each claim counts as an attempt. Returns the claimed rows,
+    oldest due first.
 
     A case card is held back while another rendering of it is leased to a worker: that
     worker may be posting it right now, and a second worker finding no posted card yet
@@ -130,52 +140,127 @@ async def claim_due(
     time (a transaction-scoped advisory lock, held for the milliseconds a claim takes); a
     worker that finds another mid-claim takes only plain messages this pass, skipping
     rather than waiting, and the cards on its next.
+
+    PostgreSQL picks rows with ``FOR UPDATE SKIP LOCKED`` so concurrent workers skip each
+    other's rows instead of queueing; SQLite has one writer at a time, so a single
+    ``UPDATE … WHERE id IN (…) RETURNING`` is already exclusive. The statements are built
+    once (``_claim_statements``); only their values change from claim to claim.
     """
-    rows = await _common.claim_due(
-        session,
-        OutboxMessage,
-        due=OutboxMessage.next_attempt_at,
-        now=now,
-        worker_id=worker_id,
-        limit=limit,
-        lease_seconds=lease_seconds,
-        extra_values={"attempts": OutboxMessage.attempts + 1},
-        also=await _claimable_cards(session, now),
+    dialect = dialect_of(session)
+    cards = True
+    if dialect == "postgresql":
+        cards = bool(await session.scalar(_claim_turn_statement()))
+    if limit <= 0:
+        return []
+    pick, claim = _claim_statements(dialect, cards)
+    values = {
+        "now": now,
+        "until": now + timedelta(seconds=lease_seconds),
+        "worker": worker_id,
+        "limit": limit,
+    }
+    if pick is not None:
+        ids = list((await session.scalars(pick, values)).all())
+        if not ids:
+            return []
+        values["ids"] = ids
+    claimed = [OutboxRow(*row) for row in await session.execute(claim, values)]
+    claimed.sort(key=lambda row: (row.next_attempt_at, row.id))
+    return claimed
+
+
+@functools.cache
+def _claim_turn_statement() -> Any:
+    """PostgreSQL: ``SELECT pg_try_advisory_xact_lock(…)``, the card claimers' turn."""
+    return select(func.pg_try_advisory_xact_lock(_CLAIM_LOCK_KEY))
+
+
+@functools.cache
+def _claim_statements(dialect: str, cards: bool) -> tuple[Any, Any]:
+    """The claim, built once: ``(pick, claim)`` for PostgreSQL, ``(None, claim)`` for SQLite.
+
+    On PostgreSQL ``pick`` selects the ids (``FOR UPDATE SKIP LOCKED``) and ``claim`` leases
+    those of them still claimable; on SQLite ``claim`` picks and leases in one statement.
+    Both return the leased rows whole. ``cards``: case cards may be claimed (our turn).
+    Values (``now``, ``until``, ``worker``, ``limit``, ``ids``) are given when they run.
+    """
+    table = _table()
+    c = table.c
+    now = bindparam("now", type_=c.next_attempt_at.type)
+    claimable = and_(
+        c.status == PENDING,
+        c.next_attempt_at <= now,
+        or_(c.claimed_until.is_(None), c.claimed_until < now),
+        _claimable_cards(now) if cards else c.card_purpose.is_(None),
     )
-    return [to_row(OutboxRow, row) for row in rows]
+    pick = (
+        select(c.id)
+        .where(claimable)
+        .order_by(c.next_attempt_at, c.id)
+        .limit(bindparam("limit", type_=Integer))
+    )
+    lease = update(table).values(
+        attempts=c.attempts + 1,
+        claimed_by=bindparam("worker", type_=c.claimed_by.type),
+        claimed_until=bindparam("until", type_=c.claimed_until.type),
+    )
+    returning = [c[field.name] for field in fields(OutboxRow)]
+    if dialect == "postgresql":
+        chosen = c.id.in_(bindparam("ids", expanding=True))
+        claim = lease.where(chosen, claimable).returning(*returning)
+        return pick.with_for_update(skip_locked=True), claim
+    return None, lease.where(c.id.in_(pick.scalar_subquery())).returning(*returning)
 
 
-async def _claimable_cards(session: AsyncSession, now: datetime) -> ColumnElement[bool]:
-    """Plain messages, and case cards with no other rendering in flight if it is our turn."""
-    plain = OutboxMessage.card_purpose.is_(None)
-    if _common.dialect_of(session) == "postgresql":
-        turn = await session.scalar(select(func.pg_try_advisory_xact_lock(_CLAIM_LOCK_KEY)))
-        if not turn:
-            return plain
-    return or_(plain, ~_card_in_flight(now))
+def _claimable_cards(now: Any) -> ColumnElement[bool]:
+    """Plain messages, and case cards with no other rendering in flight.
 
-
-def _card_in_flight(now: datetime) -> Exists:
-    """Another row for the same case card on the same platform is leased to a worker."""
-    other = aliased(OutboxMessage)
-    return (
-        select(other.id)
+    A rendering is in flight when another row for the same case card on the same platform
+    is leased to a worker: one look-up in ``ix_outbox_case_id_card_purpose_platform`` per
+    candidate. A candidate is itself never leased (it is claimable only once its lease is
+    over), so "another row" needs no ``id`` comparison.
+    """
+    c = _table().c
+    other = _table().alias("in_flight")
+    in_flight = (
+        select(other.c.id)
         .where(
-            other.case_id == OutboxMessage.case_id,
-            other.card_purpose == OutboxMessage.card_purpose,
-            other.platform == OutboxMessage.platform,
-            other.id != OutboxMessage.id,
-            other.status == PENDING,
-            other.claimed_until >= now,
+            other.c.case_id == c.case_id,
+            other.c.card_purpose == c.card_purpose,
+            other.c.platform == c.platform,
+            other.c.status == PENDING,
+            other.c.claimed_until >= now,
         )
         .exists()
     )
+    return or_(c.card_purpose.is_(None), ~in_flight)
 
 
 async def mark_sent(*, session: AsyncSession, outbox_id: int, message_id: str | None) -> bool:
     """Record a delivery and the platform's id for the message (Slack ``ts``, Teams id)."""
     return await _finish(
         session, outbox_id, status=SENT, sent_at=utcnow(), message_id=message_id, last_error=None
+    )
+
+
+async def mark_all_sent(*, session: AsyncSession, sent: Sequence[tuple[int, str | None]]) -> None:
+    """``mark_sent`` for each ``(outbox_id, message_id)``, in one statement run for them all.
+
+    A row no longer pending (another worker finished it) is left as it is, as by
+    ``mark_sent``.
+    """
+    if not sent:
+        return
+    now = utcnow()
+    values = {"status": SENT, "sent_at": now, "last_error": None}
+    parameters = {f"new_{name}": value for name, value in values.items()}
+    statement = _finish_statement(tuple(sorted([*values, "message_id"])))
+    await session.execute(
+        statement,
+        [
+            {"row_id": outbox_id, "new_message_id": message_id, **parameters}
+            for outbox_id, message_id in sent
+        ],
     )
 
 
@@ -207,7 +292,7 @@ def _finish_statement(columns: tuple[str, ...]) -> Any:
 
     Built once for each set of columns a finish sets; the values are given when it runs.
     """
-    table = cast(Table, OutboxMessage.__table__)
+    table = _table()
     new = {name: bindparam(f"new_{name}", type_=table.c[name].type) for name in columns}
     return (
         update(table)
@@ -228,13 +313,54 @@ async def newer_card_exists(*, session: AsyncSession, row: OutboxRow) -> bool:
     Delivering an older rendering after a newer one would put an old state (and old
     buttons) back on the card, so the delivery loop skips rows that have been overtaken.
     """
-    statement = select(OutboxMessage.target).where(
-        OutboxMessage.case_id == row.case_id,
-        OutboxMessage.card_purpose == row.card_purpose,
-        OutboxMessage.platform == row.platform,
-        OutboxMessage.id > row.id,
-        OutboxMessage.status.in_((PENDING, SENT)),
+    return row.id in await overtaken(session=session, rows=[row])
+
+
+async def overtaken(*, session: AsyncSession, rows: Sequence[OutboxRow]) -> set[int]:
+    """The ids of ``rows`` that ``newer_card_exists`` says were overtaken, in one query.
+
+    The query reads only the renderings of these rows' cards queued after the oldest of
+    ``rows`` (``ix_outbox_case_id_card_purpose_platform``), however long the outbox's
+    history; the rest of the test is done here.
+    """
+    if not rows:
+        return set()
+    after = min(row.id for row in rows)
+    cases = sorted({row.case_id for row in rows if row.case_id is not None})
+    later: list[Any] = []
+    if cases:
+        later += await session.execute(_later_statement(True), {"after": after, "cases": cases})
+    if any(row.case_id is None for row in rows):  # ``IS NULL`` is no value in a list
+        later += await session.execute(_later_statement(False), {"after": after})
+    found: set[int] = set()
+    for row in rows:
+        conversation = (row.target or {}).get("conversation_id")
+        for other in later:
+            if (
+                other.id > row.id
+                and other.status in (PENDING, SENT)
+                and (other.case_id, other.card_purpose, other.platform)
+                == (row.case_id, row.card_purpose, row.platform)
+                and (other.target or {}).get("conversation_id") == conversation
+            ):
+                found.add(row.id)
+                break
+    return found
+
+
+@functools.cache
+def _later_statement(with_case: bool) -> Any:
+    """Rows queued after ``after`` for the ``cases`` (``with_case``) or for no case, built once.
+
+    No condition on ``status``: its index could lead SQLite through every row ever sent
+    instead of the cases' own rows in ``ix_outbox_case_id_card_purpose_platform``.
+    """
+    c = _table().c
+    case = c.case_id.in_(bindparam("cases", expanding=True)) if with_case else c.case_id.is_(None)
+    return select(c.id, c.case_id, c.card_purpose, c.platform, c.status, c.target).where(
+        case, c.id > bindparam("after", type_=Integer)
     )
-    conversation = (row.target or {}).get("conversation_id")
-    targets = (await session.scalars(statement)).all()
-    return any((target or {}).get("conversation_id") == conversation for target in targets)
+
+
+def _table() -> Table:
+    return cast(Table, OutboxMessage.__table__)
