@@ -27,10 +27,11 @@ async def bound_channels(
     channels: dict[tuple[str, str], ConversationRef] = {}
     if configured_slack:
         channels[("slack", configured_slack)] = ConversationRef(Platform.SLACK, configured_slack)
+    bound = {
+        row.platform: row for row in await posted.bindings_for(session=session, purpose=purpose)
+    }
     for platform in Platform:
-        binding = await posted.get_binding(
-            session=session, purpose=purpose, platform=platform.value
-        )
+        binding = bound.get(platform.value)
         if binding is not None:
             channels[(platform.value, binding.conversation_id)] = binding.conversation_ref
     return list(channels.values())

@@ -194,9 +194,10 @@ class Triage:
             changes["closed_at"] = self._clock()
         if event is CaseEvent.REOPEN:
             changes["closed_at"] = None
-        if not await cases.update(
+        fresh = await cases.changed(
             session=s, case_id=case.id, expected_version=case.version, **changes
-        ):
+        )
+        if fresh is None:
             return await self._stale(s, case)
         label = EVENT_LABELS[event][0]
         await events.append(
@@ -210,8 +211,6 @@ class Triage:
             detail=_detail(inputs),
             internal=event not in REPORTER_NOTICES,
         )
-        fresh = await cases.get(session=s, case_id=case.id)
-        assert fresh is not None
         timeline = await events.timeline(session=s, case_id=case.id)
         card = triage_card(
             self._pack,

@@ -83,3 +83,33 @@ async def test_bind_channel_replaces_the_binding(sessions: Sessions) -> None:
     assert slack.conversation_ref == ConversationRef(Platform.SLACK, "C0NEW")
     assert slack.bound_by == "slack:UADMIN2"
     assert teams.conversation_ref == TEAMS_CHANNEL
+
+
+async def test_bindings_for_a_purpose_are_found_in_one_look_up(sessions: Sessions) -> None:
+    slack = ConversationRef(Platform.SLACK, "C0TRIAGE")
+    teams = ConversationRef(Platform.TEAMS, "19:triage@thread.tacv2")
+    async with sessions() as session, session.begin():
+        assert await cards.bindings_for(session=session, purpose="abuse_triage") == []
+        for conversation in (slack, teams):
+            await cards.bind_channel(
+                session=session,
+                purpose="abuse_triage",
+                platform=conversation.platform.value,
+                conversation=conversation,
+                bound_by="slack:U0ADMIN",
+            )
+        await cards.bind_channel(
+            session=session,
+            purpose="board",
+            platform="slack",
+            conversation=ConversationRef(Platform.SLACK, "C0BOARD"),
+            bound_by="slack:U0ADMIN",
+        )
+    async with sessions() as session:
+        found = await cards.bindings_for(session=session, purpose="abuse_triage")
+        one_by_one = [
+            await cards.get_binding(session=session, purpose="abuse_triage", platform=p)
+            for p in ("slack", "teams")
+        ]
+    assert found == one_by_one
+    assert [row.conversation_ref for row in found] == [slack, teams]

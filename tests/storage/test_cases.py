@@ -90,6 +90,23 @@ async def test_update_bumps_version_and_refuses_stale_versions(
     assert current.updated_at >= case.updated_at
 
 
+async def test_changed_returns_the_case_as_a_fresh_read_would(
+    make_case: MakeCase, sessions: Sessions
+) -> None:
+    case = await make_case()
+    async with sessions() as session, session.begin():
+        returned = await cases.changed(
+            session=session, case_id=case.id, expected_version=1, state="acknowledged"
+        )
+        read = await cases.get(session=session, case_id=case.id)
+        stale = await cases.changed(
+            session=session, case_id=case.id, expected_version=1, state="closed"
+        )
+    assert returned is not None and returned == read
+    assert (returned.state, returned.version) == ("acknowledged", 2)
+    assert stale is None
+
+
 async def test_update_refuses_fixed_fields(make_case: MakeCase, sessions: Sessions) -> None:
     case = await make_case()
     async with sessions() as session:

@@ -166,6 +166,21 @@ async def bind_channel(
     return binding
 
 
+_BINDINGS = cast(Table, ChannelBinding.__table__)
+# Built once: every press and every new report looks up where its cards go.
+_BOUND_FOR = (
+    select(_BINDINGS)
+    .where(_BINDINGS.c.purpose == bindparam("purpose"))
+    .order_by(_BINDINGS.c.platform)
+)
+
+
+async def bindings_for(*, session: AsyncSession, purpose: str) -> list[BindingRow]:
+    """Every platform's conversation bound to ``purpose`` (one look-up for all of them)."""
+    rows = await session.execute(_BOUND_FOR, {"purpose": purpose})
+    return [to_row(BindingRow, row) for row in rows]
+
+
 async def get_binding(*, session: AsyncSession, purpose: str, platform: str) -> BindingRow | None:
     """The conversation bound to ``purpose`` on ``platform``, or ``None`` if not set up yet."""
     statement = select(ChannelBinding).where(

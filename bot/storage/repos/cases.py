@@ -138,12 +138,27 @@ async def update(
 ) -> bool:
     """Change a case if nobody else changed it since ``expected_version``; bump its version.
 
+    Returns:
+        True if the row was updated, False if the version no longer matched (or no such case).
+        See :func:`changed` for the arguments.
+    """
+    row = await changed(
+        session=session, case_id=case_id, expected_version=expected_version, **changes
+    )
+    return row is not None
+
+
+async def changed(
+    *, session: AsyncSession, case_id: str, expected_version: int, **changes: Any
+) -> CaseRow | None:
+    """:func:`update`, returning the case as it now is (one statement, no second read).
+
     Args:
         changes: any of ``state``, ``urgent``, ``data``, ``closed_at`` and ``assignee``
             (an :class:`~bot.model.Actor` or ``None``; its key is stored alongside).
 
     Returns:
-        True if the row was updated, False if the version no longer matched (or no such case).
+        The updated case, or ``None`` if the version no longer matched (or no such case).
     """
     unknown = set(changes) - UPDATABLE
     if unknown:
@@ -157,9 +172,10 @@ async def update(
         sql_update(_CASES)  # the table, not the mapped class: no ORM bulk-update machinery
         .where(_CASES.c.id == case_id, _CASES.c.version == expected_version)
         .values(**values, version=_CASES.c.version + 1, updated_at=utcnow())
+        .returning(*_CASES.c)
     )
-    result = await session.execute(statement)
-    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+    row = (await session.execute(statement)).first()
+    return to_row(CaseRow, row) if row else None
 
 
 async def list(
