@@ -6,11 +6,14 @@ the JSON is botbuilder's own serialisation (card contents passed through, not wa
 path parts are quoted as msrest quotes them, the bearer token comes from botframework's
 credentials (none in local mode) and is fetched off the event loop, and a call is made once,
 even a card update on a connection the connector cut. The renderer's shortcut for text with
-nothing to escape gives what the full escaping gives.
+nothing to escape gives what the full escaping gives. An incoming activity is read into the
+model msrest's ``Activity().deserialize`` makes, and a reply's copy in ``TurnContext`` shares
+the card JSON, and only it.
 """
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import logging
 import threading
@@ -21,6 +24,7 @@ from botbuilder.core import MessageFactory, TurnContext
 from botbuilder.core.serializer_helper import serializer_helper
 from botbuilder.schema import (
     Activity,
+    ActivityTypes,
     AdaptiveCardInvokeResponse,
     AdaptiveCardInvokeValue,
     Attachment,
@@ -28,22 +32,23 @@ from botbuilder.schema import (
     ConversationParameters,
 )
 from botframework.connector.auth import MicrosoftAppCredentials
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
+from msrest.serialization import Deserializer
 
 from bot.cards import Card
 from bot.handlers.teams import adaptive_text
 from bot.handlers.teams.auth import build_authentication
-from bot.handlers.teams.bot import TeamsTriggerFilter, attachment
+from bot.handlers.teams.bot import StaffSafetyBot, TeamsTriggerFilter, attachment
 from bot.handlers.teams.connector import Connector, conversations_url
 from bot.handlers.teams.messenger import TeamsMessenger
-from bot.handlers.teams.serialize import invoke_json, model_json
+from bot.handlers.teams.serialize import activity_from_json, invoke_json, model_json, utc_stamp
 from bot.messaging import DeliveryError
 from bot.model import ConversationRef, MessageRef, Platform
 from bot.policy import load_default_pack
 from bot.replies import replies_card
 from tests.support.chaos import Chaos, Fault
-from tests.support.fake_connector import FakeConnector, message_activity
+from tests.support.fake_connector import FakeConnector, card_action_activity, message_activity
 
 CARD = replies_card(load_default_pack())
 CHANNEL = "19:triage@thread.tacv2;messageid=1700000000000"
@@ -72,6 +77,16 @@ def models() -> list[Any]:
             value=[1, {"x": None}],
             channel_data={"staffSafety": {"delivery": "outbox-1"}},
             entities=[],
+        ),
+        Activity(
+            type=ActivityTypes.message,  # a str enum: msrest writes its value
+            id=7,  # not a str: msrest writes str(7)
+            history_disclosed=True,
+            members_added=[ChannelAccount(id="29:new", name="New Person")],
+            listen_for=["yes", "no"],
+            local_timestamp=dt.datetime(
+                2026, 11, 21, 10, tzinfo=dt.timezone(dt.timedelta(hours=2))
+            ),
         ),
         ConversationParameters(
             is_group=False,
@@ -217,3 +232,140 @@ def test_plain_words_are_returned_as_they_are() -> None:
     words = "Who contacted you? Tell us what happened, in your own words"
     assert adaptive_text.escape_adaptive(words) is words
     assert adaptive_text.escape_plain(words) is words
+
+
+SERVICE = "http://127.0.0.1:9/"
+INCOMING = [
+    message_activity("report abuse", service_url=SERVICE),
+    card_action_activity({"action": "case.acknowledge:1:1"}, service_url=SERVICE),
+    message_activity(
+        "<at>Staff Safety</at> bind abuse-triage",
+        service_url=SERVICE,
+        conversation_id=CHANNEL,
+        conversation_type="channel",
+        timestamp="2026-11-21T10:00:00.1234567Z",  # seven digits, as Teams stamps
+        localTimestamp="2026-11-21T12:00:00.123+02:00",
+        entities=[{"type": "mention", "text": "<at>Staff Safety</at>", "mentioned": {"id": "1"}}],
+        attachments=[{"contentType": "text/html", "content": "<p>hi</p>"}],
+        membersAdded=[{"id": "28:bot"}],
+        somethingNew={"x": [1, 2.5, None, True]},
+    ),
+    {"type": "message", "id": 5, "timestamp": "2026-11-21t10:00:00z", "isGroup": "maybe"},
+]
+MALFORMED = [
+    {"type": "message", "timestamp": "yesterday"},
+    {"type": "message", "timestamp": "2026-13-01T10:00:00Z"},
+    {"type": "message", "from": "someone"},
+    {"type": "message", "attachments": {"a": 1}},
+    {"type": "message", "conversation": {"isGroup": "maybe"}},
+]
+
+
+def read_both(body: dict[str, Any]) -> tuple[Any, Any]:
+    """Ours and msrest's reading of ``body``: a model, or the kind of error raised."""
+    outcomes = []
+    for read in (activity_from_json, lambda b: Activity().deserialize(b)):
+        try:
+            outcomes.append(read(copy.deepcopy(body)))
+        except Exception as error:
+            outcomes.append(type(error))
+    return outcomes[0], outcomes[1]
+
+
+def assert_same_reading(body: dict[str, Any]) -> None:
+    ours, theirs = read_both(body)
+    assert ours == theirs
+    if isinstance(theirs, Activity):
+        assert ours.additional_properties == theirs.additional_properties
+        for stamp in ("timestamp", "local_timestamp"):
+            assert repr(getattr(ours, stamp)) == repr(getattr(theirs, stamp)), "the same tzinfo"
+        assert model_json(ours) == theirs.serialize()
+
+
+@pytest.mark.parametrize("body", INCOMING + MALFORMED)
+def test_an_incoming_activity_is_read_as_msrest_reads_it(body: dict[str, Any]) -> None:
+    assert_same_reading(body)
+
+
+def test_a_malformed_activity_is_refused_as_msrest_refuses_it() -> None:
+    for body in MALFORMED:
+        ours, theirs = read_both(body)
+        assert ours is theirs and issubclass(ours, Exception), body
+
+
+LEAF = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=4)
+JSON = st.recursive(
+    LEAF,
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+STAMP = st.datetimes(min_value=dt.datetime(1, 1, 2), max_value=dt.datetime(9999, 12, 30)).map(
+    lambda d: d.isoformat(timespec="microseconds")
+).flatmap(
+    lambda d: st.sampled_from([d[:19] + "Z", d + "Z", d + "7Z", d[:22] + "Z", d + "+02:00"])
+) | st.text(max_size=25)
+ACCOUNT = st.fixed_dictionaries(
+    {},
+    optional={
+        "id": LEAF,
+        "name": st.text(max_size=4),
+        "aadObjectId": st.text(max_size=4),
+        "isGroup": LEAF,
+        "conversationType": st.text(max_size=4),
+        "tenantId": LEAF,
+        "properties": JSON,
+    },
+)
+BODY = st.fixed_dictionaries(
+    {"type": st.sampled_from(["message", "invoke"]) | LEAF},
+    optional={
+        "id": LEAF,
+        "timestamp": STAMP,
+        "localTimestamp": STAMP,
+        "from": ACCOUNT | JSON,
+        "conversation": ACCOUNT,
+        "recipient": ACCOUNT,
+        "membersAdded": st.lists(ACCOUNT, max_size=2) | JSON,
+        "text": LEAF,
+        "value": JSON,
+        "channelData": JSON,
+        "attachments": st.lists(
+            st.fixed_dictionaries({}, optional={"contentType": LEAF, "content": JSON}), max_size=2
+        ),
+        "entities": st.lists(st.dictionaries(st.sampled_from(["type", "text"]), JSON), max_size=2),
+        "historyDisclosed": LEAF,
+        "somethingNew": JSON,
+    },
+)
+
+
+@settings(max_examples=300)
+@given(BODY)
+def test_any_body_is_read_and_written_as_msrest_does(body: dict[str, Any]) -> None:
+    assert_same_reading(body)
+
+
+@given(STAMP)
+def test_a_time_stamp_is_read_as_msrest_reads_it(text: str) -> None:
+    stamp = utc_stamp(text)
+    if stamp is not None:
+        theirs = Deserializer.deserialize_iso(text)
+        assert stamp == theirs and repr(stamp) == repr(theirs)
+
+
+def test_a_reply_copy_shares_the_card_and_copies_the_rest() -> None:
+    reply = reply_to(message_activity("home", service_url=SERVICE))
+    copied = copy.deepcopy(reply)
+    card, copied_card = reply.attachments[0], copied.attachments[0]
+    assert copied_card.content is card.content, "the rendered card is shared"
+    assert copied_card is not card and copied.conversation is not reply.conversation
+    assert copied_card.additional_properties is not card.additional_properties
+    assert model_json(copied) == model_json(reply) == reply.serialize()
+    response = StaffSafetyBot._create_invoke_response(
+        AdaptiveCardInvokeResponse(status_code=200, type="t", value=card.content)
+    )
+    copied_response = copy.deepcopy(response)
+    assert copied_response is not response and copied_response.body is response.body
+    assert (copied_response.status, type(copied_response)) == (200, type(response))

@@ -9,6 +9,7 @@ attached while a report waits on its evidence page; a press on a card is an
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import logging
 import uuid
@@ -58,9 +59,33 @@ NO_DRAFT_FOR_FILES = (
 )
 
 
+class CardAttachment(Attachment):  # type: ignore[misc]
+    """An Adaptive Card attachment whose copies share its card JSON.
+
+    ``TurnContext.send_activities`` deep-copies each activity a turn sends, so that what it
+    sets on the copy (addresses, ids) does not change the caller's. The card JSON is rendered
+    for that one activity and nothing changes it afterwards, so a copy shares it rather than
+    copying it value by value (about 3% of the CPU of a Teams message answered with a card).
+    """
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> CardAttachment:
+        copied = copy.copy(self)
+        for name, value in vars(self).items():
+            if name != "content":
+                setattr(copied, name, copy.deepcopy(value, memo))
+        return copied
+
+
+class CardInvokeResponse(InvokeResponse):  # type: ignore[misc]
+    """An invoke response whose copies share its body (a refreshed card), as above."""
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> CardInvokeResponse:
+        return CardInvokeResponse(status=self.status, body=self.body)
+
+
 def attachment(card: Card) -> Attachment:
     """A neutral card as a Teams message attachment."""
-    return Attachment(content_type=CARD_TYPE, content=render(card))
+    return CardAttachment(content_type=CARD_TYPE, content=render(card))
 
 
 class StaffSafetyBot(TeamsActivityHandler):
@@ -128,7 +153,7 @@ class StaffSafetyBot(TeamsActivityHandler):
     @staticmethod
     def _create_invoke_response(body: object = None) -> InvokeResponse:
         """botbuilder's invoke response, its card not walked by msrest (``serialize.py``)."""
-        return InvokeResponse(status=int(HTTPStatus.OK), body=invoke_json(body))
+        return CardInvokeResponse(status=int(HTTPStatus.OK), body=invoke_json(body))
 
     async def on_adaptive_card_invoke(
         self, turn_context: TurnContext, invoke_value: Any

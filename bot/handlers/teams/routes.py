@@ -8,6 +8,7 @@ or invalid token (when an app id is set) gets 401, never 500.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
 import logging
@@ -20,6 +21,8 @@ from botbuilder.core import Bot
 from botbuilder.core.cloud_adapter_base import CloudAdapterBase
 from botbuilder.schema import Activity
 from botframework.connector.auth import BotFrameworkAuthentication
+
+from bot.handlers.teams.serialize import activity_from_json
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +90,7 @@ def _repeat_response(activity: Activity) -> web.Response:
     return web.Response(status=200)
 
 
+@functools.lru_cache(maxsize=256)  # the same few addresses, on every request
 def _is_loopback(host: str) -> bool:
     if host in ("localhost", ""):
         return host == "localhost"
@@ -111,7 +115,7 @@ async def _activity(request: web.Request) -> Activity:
     if not isinstance(body, dict):
         raise web.HTTPBadRequest(text="body is not an activity")
     try:
-        activity = Activity().deserialize(body)
+        activity = activity_from_json(body)
     except Exception:  # msrest raises several kinds for malformed fields
         raise web.HTTPBadRequest(text="body is not an activity") from None
     if not activity.type:
