@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import time
 from typing import Any
 
@@ -204,6 +205,17 @@ async def test_health_ready_and_metrics(bot: BotClient) -> None:
     assert ready.status == 200 and (await ready.json())["status"] == "ready"
     metrics = await (await bot.session.get(bot.url("/metrics"))).text()
     assert 'bot_http_requests_total{method="GET",route="/healthz",status="200"} 1' in metrics
+
+
+async def test_slack_sdk_formats_no_debug_line_that_is_not_written(
+    bot: BotClient, fake_slack: FakeSlack
+) -> None:
+    # slack-sdk builds a debug line (the whole view) per call unless its logger's own level
+    # is above DEBUG; the bot sets the level logging applies anyway (setup.py).
+    web_api = logging.getLogger("slack_sdk.web.async_base_client")
+    assert not web_api.isEnabledFor(logging.DEBUG)
+    assert web_api.level > logging.DEBUG
+    await open_report(bot, fake_slack)
 
 
 async def walk_to_evidence(bot: BotClient, fake_slack: FakeSlack) -> dict[str, Any]:

@@ -47,21 +47,24 @@ def build_slack_app(core: Core, *, client: AsyncWebClient, signing_secret: str) 
     handlers = listeners.SlackListeners(
         core, callback_id=FLOW_CALLBACK, fetch=fetch, people=SlackPeople(client)
     )
-    app.middleware(_deduplicate(core))
+    # bolt tries the listeners in this order and builds every argument a listener could take
+    # for each matcher it tries, so the busiest come first: commands, then buttons. No two
+    # listeners match the same request, so the order changes nothing else.
     app.command("/report-abuse")(handlers.report_abuse)
     app.command("/social-case")(handlers.social_case)
     app.command("/staff-safety")(handlers.admin_command)
-    app.shortcut("report_abuse")(handlers.report_abuse_shortcut)
-    app.shortcut("social_case")(handlers.social_case_shortcut)
-    app.shortcut("suggest_reply")(handlers.suggest_reply)
+    # Every button carries an encoded ActionRef in its value; one listener decodes and routes.
+    app.action(re.compile(r".+"))(handlers.button)
     app.view_submission(FLOW_CALLBACK)(handlers.flow_submit)
     app.view_closed(FLOW_CALLBACK)(handlers.flow_closed)
     app.view_submission(listeners.CASE_FORM)(handlers.case_form_submit)
-    # Every button carries an encoded ActionRef in its value; one listener decodes and routes.
-    app.action(re.compile(r".+"))(handlers.button)
-    app.event("app_home_opened")(handlers.home_opened)
-    app.event("message")(handlers.ignore_event)
-    app.event("app_mention")(handlers.ignore_event)
+    app.shortcut("report_abuse")(handlers.report_abuse_shortcut)
+    app.shortcut("social_case")(handlers.social_case_shortcut)
+    app.shortcut("suggest_reply")(handlers.suggest_reply)
+    once = [_deduplicate(core)]  # only events are retried; other requests skip the check
+    app.event("app_home_opened", middleware=once)(handlers.home_opened)
+    app.event("message", middleware=once)(handlers.ignore_event)
+    app.event("app_mention", middleware=once)(handlers.ignore_event)
     app.error(_error_boundary)
     return app
 
@@ -69,7 +72,12 @@ def build_slack_app(core: Core, *, client: AsyncWebClient, signing_secret: str) 
 def _deduplicate(core: Core) -> Any:
     """Events API retries (``X-Slack-Retry-Num``) are processed once: their keys are recorded
     in the database, so a retry reaching another replica is caught. (Repeated presses are
-    caught by the button listener after its ack, keeping the database off the ack path.)"""
+    caught by the button listener after its ack, keeping the database off the ack path.)
+
+    It is the event listeners' middleware, not the app's: as global middleware bolt would
+    run it (and build its arguments) for every command and press, to find no event there.
+    Every event the manifests subscribe to has a listener.
+    """
 
     async def deduplicate(body: dict[str, Any], next: Callable[[], Awaitable[None]]) -> Any:
         key = event_key(body)

@@ -71,9 +71,15 @@ _QUOTE_START = re.compile(r"^([ \t]*)&gt;", re.MULTILINE)
 
 def _defuse(text: str) -> str:
     """Break mentions and autolinks with invisible word joiners."""
-    text = _MENTION_AT.sub("@" + WORD_JOINER, text)
-    text = _LINK_COLON.sub(WORD_JOINER + ":", text)
-    return _DOMAIN_DOT.sub("." + WORD_JOINER, text)
+    # Each pattern needs its character; most labels have none, and a look is far cheaper
+    # than a regex pass (every text object of every view goes through here).
+    if "@" in text:
+        text = _MENTION_AT.sub("@" + WORD_JOINER, text)
+    if ":" in text:
+        text = _LINK_COLON.sub(WORD_JOINER + ":", text)
+    if "." in text:
+        text = _DOMAIN_DOT.sub("." + WORD_JOINER, text)
+    return text
 
 
 def escape_plain(text: str) -> str:
@@ -88,8 +94,12 @@ def escape_mrkdwn(text: str) -> str:
     ``<http://evil|click>`` cannot ping or link; ``@here``, bare URLs and domains are broken
     with word joiners; ``* _ ~ ``` become look-alikes; a leading ``>`` cannot start a quote.
     """
-    text = _EMOJI_CODE.sub(r":\1" + WORD_JOINER, escape_plain(text.translate(_LOOKALIKES)))
-    return _QUOTE_START.sub(r"\1" + SOFT_HYPHEN + "&gt;", text)
+    text = escape_plain(text.translate(_LOOKALIKES))
+    if ":" in text:
+        text = _EMOJI_CODE.sub(r":\1" + WORD_JOINER, text)
+    if "&gt;" in text:
+        text = _QUOTE_START.sub(r"\1" + SOFT_HYPHEN + "&gt;", text)
+    return text
 
 
 def fit(text: str, limit: int, escape: Callable[[str], str] = escape_plain) -> str:

@@ -16,7 +16,7 @@ from slack_bolt.request.internals import parse_body
 
 # What marks a body as one of Slack's: interactivity and events carry a type, slash
 # commands a command, and Slack's certificate check an ssl_check.
-MARKERS = ("type", "command", "ssl_check")
+MARKERS = frozenset({"type", "command", "ssl_check"})
 
 
 class _Shape(BaseModel):
@@ -92,7 +92,7 @@ def problem(text: str | None, content_type: str | None) -> str | None:
         return "the body is not a form or JSON"
     if not isinstance(body, dict):
         return "the body is not an object"
-    if not any(marker in body for marker in MARKERS):
+    if MARKERS.isdisjoint(body):
         return "the body is not a Slack request"
     try:
         Envelope.model_validate(body)

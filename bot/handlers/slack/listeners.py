@@ -71,6 +71,8 @@ class Backlog:
 
     async def enter(self) -> bool:
         """Take a place; False when none came in time (nothing taken)."""
+        if not self._room.locked():  # room now: take it without wait_for's task and timer
+            return await self._room.acquire()
         try:
             await asyncio.wait_for(self._room.acquire(), ROOM_WAIT_SECONDS)
         except TimeoutError:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -32,6 +33,7 @@ def setup_slack(
         client = AsyncWebClient(
             token=_secret(settings.slack_bot_token), base_url=settings.slack_api_url
         )
+    _no_unwritten_debug_messages(client)
     messenger = SlackMessenger(client)
     app.cleanup_ctx.append(_one_session_for(client, messenger.web_client))
     bolt = build_slack_app(
@@ -42,6 +44,21 @@ def setup_slack(
     if _secret(settings.slack_signing_secret):
         mount_http(app, bolt, signing_secret=_secret(settings.slack_signing_secret))
     return messenger
+
+
+def _no_unwritten_debug_messages(client: AsyncWebClient) -> None:
+    """Stop slack-sdk building debug messages that logging would not write.
+
+    slack-sdk formats a debug line with every request and response it sends (the whole
+    view or card, and the response headers) whenever its logger's *own* level is unset,
+    before logging decides whether to write it: a tenth of each ``views.open``. Setting the
+    level logging applies at start anyway (as bolt does for its own loggers) changes nothing
+    written; to see those lines, configure DEBUG before the app is built. The messenger's
+    copy and bolt's per-request clients share this logger.
+    """
+    logger = client.logger
+    if logger.level == logging.NOTSET and not logger.isEnabledFor(logging.DEBUG):
+        logger.setLevel(logger.getEffectiveLevel())
 
 
 def _one_session_for(*clients: AsyncWebClient) -> Any:
