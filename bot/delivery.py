@@ -34,7 +34,6 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-import random
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -46,14 +45,13 @@ from bot.cards import card_from_json
 from bot.delivery_plan import Planned, card_state, plan
 from bot.messaging import DeliveryError, Messenger
 from bot.model import ConversationRef, MessageRef, Platform
+from bot.retries import BASE_DELAY, MAX_DELAY, backoff
 from bot.storage.repos import cards as posted_cards
 from bot.storage.repos import outbox
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-BASE_DELAY = 1.0
-MAX_DELAY = 300.0
 MAX_PERMANENT_ATTEMPTS = 5
 LEASE_SECONDS = 60
 SEND_DEADLINE = 45.0  # under the lease: a send still waiting is abandoned before it expires
@@ -62,23 +60,6 @@ MAX_IN_FLIGHT = 16  # sends at once: enough to ride out slow calls, few enough t
 GATHER_ROOM = MAX_IN_FLIGHT // 2  # with every slot taken, claim again once this many are free,
 CLAIM_GATHER = 0.02  # or this many seconds after the first finished, whichever comes first
 DB_RETRY_DELAYS = (0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 4.0, 8.0)  # 16 s in all, well under the lease
-
-
-def backoff(
-    attempts: int,
-    retry_after: float | None = None,
-    *,
-    base: float = BASE_DELAY,
-    ceiling: float = MAX_DELAY,
-) -> float:
-    """Seconds to wait before attempt ``attempts + 1``: the platform's word, else exponential.
-
-    Jitter spreads retries of many rows so they do not arrive at the platform together.
-    """
-    if retry_after is not None:
-        return max(float(retry_after), 0.0)
-    delay = min(ceiling, base * (2 ** max(attempts - 1, 0)))
-    return delay * (0.5 + random.random() / 2)
 
 
 def delivery_id(row: Any) -> str:
