@@ -72,7 +72,7 @@ async def card_state(session: AsyncSession, row: Any) -> tuple[bool, MessageRef 
 async def card_states(
     session: AsyncSession, rows: list[Any]
 ) -> dict[int, tuple[bool, MessageRef | None]]:
-    """``card_state`` of each of ``rows`` (by id), in two queries whatever their number."""
+    """``card_state`` of each of ``rows`` (by id), in a few queries whatever their number."""
     if not rows:
         return {}
     overtaken = await outbox.overtaken(session=session, rows=rows)

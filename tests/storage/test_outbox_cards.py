@@ -178,3 +178,20 @@ def test_a_cards_other_renderings_are_found_through_its_index(tmp_path: Path) ->
             or "USING COVERING INDEX ix_outbox_case_id_card_purpose_platform" in step
             for step in plan_steps
         ), plan_steps
+
+
+async def test_overtaken_renderings_are_found_past_32_bit_ids(
+    sessions: Sessions, make_case: MakeCase
+) -> None:
+    """Outbox ids are 64-bit on PostgreSQL: the batch look-up must bind them as such."""
+    case = await make_case()
+    row = await _queue(sessions, case_id=case.id)
+    async with sessions() as session, session.begin():
+        table = outbox._table()
+        await session.execute(table.update().where(table.c.id == row.id).values(id=3_000_000_000))
+    claimed = await _claim(sessions)
+    assert [r.id for r in claimed] == [3_000_000_000]
+    async with sessions() as session, session.begin():
+        assert await outbox.overtaken(session=session, rows=claimed) == set()
+        planned = await plan(session, claimed)
+    assert [p.row.id for p in planned] == [3_000_000_000]

@@ -113,8 +113,6 @@ async def claim_due(
     worker_id: str,
     limit: int,
     lease_seconds: float,
-    extra_values: Mapping[str, Any] | None = None,
-    also: ColumnElement[bool] | None = None,
 ) -> list[Any]:
     """Lease up to ``limit`` pending rows that are due, so no other worker takes them.
 
@@ -122,8 +120,6 @@ async def claim_due(
     crashed) is claimable again. PostgreSQL picks rows with ``FOR UPDATE SKIP LOCKED`` so
     concurrent workers skip each other's rows instead of queueing; SQLite has one writer at a
     time, so a single conditional ``UPDATE … WHERE id IN (…)`` is already exclusive.
-    ``also`` narrows what may be claimed (the outbox holds back a card while another
-    rendering of it is in flight).
 
     Returns:
         The claimed ORM objects, oldest due first.
@@ -132,13 +128,11 @@ async def claim_due(
         model.status == "pending",
         due <= now,
         or_(model.claimed_until.is_(None), model.claimed_until < now),
-        *(() if also is None else (also,)),
     )
     pick = select(model.id).where(claimable).order_by(due, model.id).limit(limit)
     values = {
         "claimed_by": worker_id,
         "claimed_until": now + timedelta(seconds=lease_seconds),
-        **(extra_values or {}),
     }
     if dialect_of(session) == "postgresql":
         ids = list((await session.scalars(pick.with_for_update(skip_locked=True))).all())

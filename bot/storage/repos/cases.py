@@ -28,7 +28,7 @@ from bot.storage.types import utcnow
 UPDATABLE = frozenset({"state", "urgent", "assignee", "data", "closed_at"})
 
 # The hot look-ups, built once and run as plain Core (no ORM identity map to refresh, no
-# object loading): every press reads its case twice.
+# object loading): every press reads its case.
 _CASES = cast(Table, Case.__table__)
 _BY_ID = select(_CASES).where(_CASES.c.id == bindparam("id"))
 _BY_ID_LOCKED = _BY_ID.with_for_update()

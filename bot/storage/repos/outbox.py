@@ -317,7 +317,8 @@ async def newer_card_exists(*, session: AsyncSession, row: OutboxRow) -> bool:
 
 
 async def overtaken(*, session: AsyncSession, rows: Sequence[OutboxRow]) -> set[int]:
-    """The ids of ``rows`` that ``newer_card_exists`` says were overtaken, in one query.
+    """The ids of ``rows`` that ``newer_card_exists`` says were overtaken, in one query
+    (a second one when some of the rows belong to no case).
 
     The query reads only the renderings of these rows' cards queued after the oldest of
     ``rows`` (``ix_outbox_case_id_card_purpose_platform``), however long the outbox's
@@ -358,7 +359,8 @@ def _later_statement(with_case: bool) -> Any:
     c = _table().c
     case = c.case_id.in_(bindparam("cases", expanding=True)) if with_case else c.case_id.is_(None)
     return select(c.id, c.case_id, c.card_purpose, c.platform, c.status, c.target).where(
-        case, c.id > bindparam("after", type_=Integer)
+        case,
+        c.id > bindparam("after", type_=c.id.type),  # 64-bit on PostgreSQL
     )
 
 
