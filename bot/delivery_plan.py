@@ -34,8 +34,8 @@ async def plan(session: AsyncSession, rows: list[Any]) -> list[Planned]:
 
     Of several renderings of one card only the newest is sent; the others, and a newest
     one that a later rendering (claimed elsewhere, or sent) has overtaken, are marked
-    superseded here. The look-ups are made for the whole batch at once: one query for
-    later renderings, one for posted cards, one statement for the superseded marks.
+    superseded here. The look-ups are made for the whole batch at once: the later
+    renderings, the posted cards, and one statement for the superseded marks.
     """
     groups: dict[tuple[Any, ...], list[Any]] = {}
     for row in rows:

@@ -16,7 +16,7 @@ import asyncio
 import io
 import json
 import sqlite3
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -39,9 +39,9 @@ from bot.storage.tables import Case, CaseEvent, StoredFile
 from bot.storage.types import UTCDateTime
 from tests.register.seeding import case_row, event_row, file_row, migrated
 from tests.register.seeding import insert as insert_rows
+from tests.support.backends import BACKENDS, database_url
 
 Sessions = async_sessionmaker[AsyncSession]
-BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 AT = datetime(2026, 3, 29, 0, 30, 15, 250000, tzinfo=UTC)  # the clocks go forward in London
 KEY = generate_key()
 
@@ -98,11 +98,7 @@ async def _seed(sessions: Sessions, cases: list[dict[str, Any]]) -> None:
 @pytest.fixture(params=BACKENDS)
 async def register(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Sessions]:
     """The register on each backend: half written before the key was set, half with it."""
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path}/bot.db"
-    else:
-        make: Callable[[], str] = request.getfixturevalue("postgres_database_factory")
-        url = make()
+    url = database_url(request, tmp_path)
     await migrate.upgrade(url)
     before, keyed = create_engine(url), create_engine(url, cipher=DataCipher.from_text(KEY))
     cases = _cases()

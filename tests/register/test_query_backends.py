@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -17,8 +17,8 @@ from bot.storage.engine import create_engine, session_factory
 from bot.storage.files import SavedFile
 from bot.storage.repos import cases, events, files, senders
 from bot.storage.tables import Case
+from tests.support.backends import BACKENDS, database_url
 
-BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 SAME_TIME = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 REPORTER = Actor(Platform.SLACK, "U0R", "Rae Porter")
 
@@ -28,11 +28,7 @@ async def db(
     request: pytest.FixtureRequest, tmp_path
 ) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
     """A migrated database on each backend."""
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path}/bot.db"
-    else:
-        make: Callable[[], str] = request.getfixturevalue("postgres_database_factory")
-        url = make()
+    url = database_url(request, tmp_path)
     await migrate.upgrade(url)
     engine = create_engine(url)
     yield session_factory(engine)

@@ -16,17 +16,14 @@ from bot.model import Actor, Platform
 from bot.storage import migrate
 from bot.storage.engine import create_engine, session_factory
 from bot.storage.repos import cases
-
-BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+from tests.support.backends import BACKENDS
+from tests.support.backends import database_url as backend_url
 
 
 @pytest.fixture(params=BACKENDS)
 def database_url(request: pytest.FixtureRequest, tmp_path) -> str:
     """An empty database on each backend, not yet migrated."""
-    if request.param == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path}/bot.db"
-    make: Callable[[], str] = request.getfixturevalue("postgres_database_factory")
-    return make()
+    return backend_url(request, tmp_path)
 
 
 @pytest.fixture

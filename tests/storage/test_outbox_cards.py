@@ -5,18 +5,17 @@ and the delivery plan built from them."""
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.delivery_plan import card_state, plan
 from bot.model import ConversationRef, MessageRef, Platform
 from bot.storage import migrate
 from bot.storage.repos import cards, cases, outbox
+from tests.support.backends import sqlite_plan
 
 Sessions = async_sessionmaker[AsyncSession]
 MakeCase = Callable[..., Awaitable[cases.CaseRow]]
@@ -102,9 +101,7 @@ async def test_overtaken_renderings_are_found_for_a_batch_as_one_by_one(
     rows = [old, elsewhere, alone, orphan]
     async with sessions() as session:
         batch = await outbox.overtaken(session=session, rows=rows)
-        one_by_one = {
-            row.id for row in rows if await outbox.newer_card_exists(session=session, row=row)
-        }
+        one_by_one = {row.id for row in rows if await outbox.overtaken(session=session, rows=[row])}
     assert batch == one_by_one == {old.id, orphan.id}
 
 
@@ -166,13 +163,7 @@ def test_a_cards_other_renderings_are_found_through_its_index(tmp_path: Path) ->
     _, claim = outbox._claim_statements("sqlite", True)
     later = outbox._later_statement(True).params(cases=["a", "b"], after=1)
     for statement in (claim, later):
-        compiled = statement.compile(
-            dialect=sqlite.dialect(), compile_kwargs={"render_postcompile": True}
-        )
-        parameters = [None for _ in compiled.positiontup or ()]
-        with sqlite3.connect(path) as connection:
-            explained = connection.execute(f"EXPLAIN QUERY PLAN {compiled}", parameters)
-            plan_steps = [row[3] for row in explained]
+        plan_steps = sqlite_plan(path, statement)
         assert any(
             "USING INDEX ix_outbox_case_id_card_purpose_platform" in step
             or "USING COVERING INDEX ix_outbox_case_id_card_purpose_platform" in step
@@ -187,7 +178,7 @@ async def test_overtaken_renderings_are_found_past_32_bit_ids(
     case = await make_case()
     row = await _queue(sessions, case_id=case.id)
     async with sessions() as session, session.begin():
-        table = outbox._table()
+        table = outbox._OUTBOX
         await session.execute(table.update().where(table.c.id == row.id).values(id=3_000_000_000))
     claimed = await _claim(sessions)
     assert [r.id for r in claimed] == [3_000_000_000]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -11,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.storage import migrate
 from bot.storage.repos import sessions as drafts
+from tests.support.backends import sqlite_plan
 
 Sessions = async_sessionmaker[AsyncSession]
 WHO = {"platform": "slack", "user_id": "U1", "flow": "abuse_report"}
@@ -114,15 +114,9 @@ def test_the_open_draft_look_up_uses_the_partial_index(tmp_path: Path) -> None:
     With a bound ``status = ?`` SQLite cannot prove the partial index applies and scans every
     draft ever made, on every command that opens a flow.
     """
-    from sqlalchemy.dialects import sqlite
-
     path = tmp_path / "bot.db"
     asyncio.run(migrate.upgrade(f"sqlite+aiosqlite:///{path}"))
     for statement in (drafts._OPEN_DRAFT, drafts._OPEN_DRAFTS_OF):
-        compiled = statement.compile(dialect=sqlite.dialect())
-        parameters = ["x" for _ in compiled.positiontup or ()]
-        with sqlite3.connect(path) as connection:
-            explained = connection.execute(f"EXPLAIN QUERY PLAN {compiled}", parameters)
-            plan = [row[3] for row in explained]
+        plan = sqlite_plan(path, statement)
         assert any("USING INDEX uq_flow_sessions_open" in step for step in plan), plan
         assert not any(step.startswith("SCAN flow_sessions") for step in plan), plan

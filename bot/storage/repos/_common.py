@@ -7,12 +7,23 @@ live here once rather than in every repository.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import fields
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from sqlalchemy import ColumnElement, Select, Table, and_, or_, select, update
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Integer,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import Insert as PostgresInsert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import Insert as SQLiteInsert
@@ -104,54 +115,76 @@ def upsert(
     )
 
 
-async def claim_due(
-    session: AsyncSession,
-    model: type[Any],
+def claim_statements(
+    table: Table,
     *,
-    due: Any,
+    due: str,
+    dialect: str,
+    lease: Mapping[str, Any] | None = None,
+    also: Callable[[BindParameter[Any]], ColumnElement[bool]] | None = None,
+) -> tuple[Any, Any]:
+    """The claim of due rows from ``table``, to build once and run with :func:`run_claim`.
+
+    A claim sets ``claimed_by`` and ``claimed_until`` (and ``lease``'s other values); a row
+    whose lease ran out (its worker crashed) is claimable again. PostgreSQL picks rows with
+    ``FOR UPDATE SKIP LOCKED`` so concurrent workers skip each other's rows instead of
+    queueing, then leases those still claimable; SQLite has one writer at a time, so a
+    single ``UPDATE … WHERE id IN (pick) RETURNING`` is already exclusive. ``also(now)``
+    narrows what may be claimed (the outbox holds back a card while another rendering of
+    it is in flight).
+
+    Returns:
+        ``(pick, claim)`` on PostgreSQL, ``(None, claim)`` on SQLite; ``claim`` returns the
+        leased rows whole.
+    """
+    c = table.c
+    now = bindparam("now", type_=c[due].type)
+    claimable = and_(
+        c.status == "pending",
+        c[due] <= now,
+        or_(c.claimed_until.is_(None), c.claimed_until < now),
+        *(() if also is None else (also(now),)),
+    )
+    pick = (
+        select(c.id)
+        .where(claimable)
+        .order_by(c[due], c.id)
+        .limit(bindparam("limit", type_=Integer))
+    )
+    leased = update(table).values(
+        claimed_by=bindparam("worker", type_=c.claimed_by.type),
+        claimed_until=bindparam("until", type_=c.claimed_until.type),
+        **(lease or {}),
+    )
+    if dialect == "postgresql":
+        chosen = c.id.in_(bindparam("ids", expanding=True))
+        return pick.with_for_update(skip_locked=True), leased.where(chosen, claimable).returning(*c)
+    return None, leased.where(c.id.in_(pick.scalar_subquery())).returning(*c)
+
+
+async def run_claim(
+    session: AsyncSession,
+    statements: tuple[Any, Any],
+    *,
+    due: str,
     now: datetime,
     worker_id: str,
     limit: int,
     lease_seconds: float,
 ) -> list[Any]:
-    """Lease up to ``limit`` pending rows that are due, so no other worker takes them.
-
-    A claim sets ``claimed_by`` and ``claimed_until``; a row whose lease ran out (its worker
-    crashed) is claimable again. PostgreSQL picks rows with ``FOR UPDATE SKIP LOCKED`` so
-    concurrent workers skip each other's rows instead of queueing; SQLite has one writer at a
-    time, so a single conditional ``UPDATE … WHERE id IN (…)`` is already exclusive.
-
-    Returns:
-        The claimed ORM objects, oldest due first.
-    """
-    claimable = and_(
-        model.status == "pending",
-        due <= now,
-        or_(model.claimed_until.is_(None), model.claimed_until < now),
-    )
-    pick = select(model.id).where(claimable).order_by(due, model.id).limit(limit)
-    values = {
-        "claimed_by": worker_id,
-        "claimed_until": now + timedelta(seconds=lease_seconds),
-    }
-    if dialect_of(session) == "postgresql":
-        ids = list((await session.scalars(pick.with_for_update(skip_locked=True))).all())
-        if not ids:
-            return []
-        chosen: Any = model.id.in_(ids)
-    else:
-        chosen = model.id.in_(pick.scalar_subquery())
-    statement = (
-        update(model)
-        .where(chosen, claimable)
-        .values(**values)
-        .returning(model.id)
-        .execution_options(synchronize_session=False)
-    )
-    claimed = list((await session.scalars(statement)).all())
-    if not claimed:
+    """Lease up to ``limit`` due rows with :func:`claim_statements`; oldest due first."""
+    if limit <= 0:
         return []
-    rows = await session.scalars(
-        fresh(select(model).where(model.id.in_(claimed)).order_by(due, model.id))
-    )
-    return list(rows.all())
+    pick, claim = statements
+    values: dict[str, Any] = {
+        "now": now,
+        "until": now + timedelta(seconds=lease_seconds),
+        "worker": worker_id,
+        "limit": limit,
+    }
+    if pick is not None:
+        values["ids"] = list((await session.scalars(pick, values)).all())
+        if not values["ids"]:
+            return []
+    rows = list(await session.execute(claim, values))
+    return sorted(rows, key=lambda row: (getattr(row, due), row.id))

@@ -12,15 +12,13 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
-    Integer,
     Table,
-    and_,
     bindparam,
     func,
     or_,
@@ -29,6 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.storage.repos import _common
 from bot.storage.repos._common import dialect_insert, dialect_of, fresh, fresh_returning, to_row
 from bot.storage.tables import OutboxMessage
 from bot.storage.types import utcnow
@@ -39,6 +38,7 @@ DEAD = "dead"
 OPERATIONS = frozenset({"post", "update", "dm"})
 # Any constant works, the same in every replica ("bot" "outb" in ASCII).
 _CLAIM_LOCK_KEY = 0x626F74_6F757462
+_OUTBOX = cast(Table, OutboxMessage.__table__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,23 +150,16 @@ async def claim_due(
     cards = True
     if dialect == "postgresql":
         cards = bool(await session.scalar(_claim_turn_statement()))
-    if limit <= 0:
-        return []
-    pick, claim = _claim_statements(dialect, cards)
-    values = {
-        "now": now,
-        "until": now + timedelta(seconds=lease_seconds),
-        "worker": worker_id,
-        "limit": limit,
-    }
-    if pick is not None:
-        ids = list((await session.scalars(pick, values)).all())
-        if not ids:
-            return []
-        values["ids"] = ids
-    claimed = [OutboxRow(*row) for row in await session.execute(claim, values)]
-    claimed.sort(key=lambda row: (row.next_attempt_at, row.id))
-    return claimed
+    rows = await _common.run_claim(
+        session,
+        _claim_statements(dialect, cards),
+        due="next_attempt_at",
+        now=now,
+        worker_id=worker_id,
+        limit=limit,
+        lease_seconds=lease_seconds,
+    )
+    return [to_row(OutboxRow, row) for row in rows]
 
 
 @functools.cache
@@ -177,39 +170,14 @@ def _claim_turn_statement() -> Any:
 
 @functools.cache
 def _claim_statements(dialect: str, cards: bool) -> tuple[Any, Any]:
-    """The claim, built once: ``(pick, claim)`` for PostgreSQL, ``(None, claim)`` for SQLite.
-
-    On PostgreSQL ``pick`` selects the ids (``FOR UPDATE SKIP LOCKED``) and ``claim`` leases
-    those of them still claimable; on SQLite ``claim`` picks and leases in one statement.
-    Both return the leased rows whole. ``cards``: case cards may be claimed (our turn).
-    Values (``now``, ``until``, ``worker``, ``limit``, ``ids``) are given when they run.
-    """
-    table = _table()
-    c = table.c
-    now = bindparam("now", type_=c.next_attempt_at.type)
-    claimable = and_(
-        c.status == PENDING,
-        c.next_attempt_at <= now,
-        or_(c.claimed_until.is_(None), c.claimed_until < now),
-        _claimable_cards(now) if cards else c.card_purpose.is_(None),
+    """The claim, built once per dialect; ``cards``: case cards may be claimed (our turn)."""
+    return _common.claim_statements(
+        _OUTBOX,
+        due="next_attempt_at",
+        dialect=dialect,
+        lease={"attempts": _OUTBOX.c.attempts + 1},
+        also=_claimable_cards if cards else lambda _: _OUTBOX.c.card_purpose.is_(None),
     )
-    pick = (
-        select(c.id)
-        .where(claimable)
-        .order_by(c.next_attempt_at, c.id)
-        .limit(bindparam("limit", type_=Integer))
-    )
-    lease = update(table).values(
-        attempts=c.attempts + 1,
-        claimed_by=bindparam("worker", type_=c.claimed_by.type),
-        claimed_until=bindparam("until", type_=c.claimed_until.type),
-    )
-    returning = [c[field.name] for field in fields(OutboxRow)]
-    if dialect == "postgresql":
-        chosen = c.id.in_(bindparam("ids", expanding=True))
-        claim = lease.where(chosen, claimable).returning(*returning)
-        return pick.with_for_update(skip_locked=True), claim
-    return None, lease.where(c.id.in_(pick.scalar_subquery())).returning(*returning)
 
 
 def _claimable_cards(now: Any) -> ColumnElement[bool]:
@@ -220,8 +188,8 @@ def _claimable_cards(now: Any) -> ColumnElement[bool]:
     candidate. A candidate is itself never leased (it is claimable only once its lease is
     over), so "another row" needs no ``id`` comparison.
     """
-    c = _table().c
-    other = _table().alias("in_flight")
+    c = _OUTBOX.c
+    other = _OUTBOX.alias("in_flight")
     in_flight = (
         select(other.c.id)
         .where(
@@ -292,7 +260,7 @@ def _finish_statement(columns: tuple[str, ...]) -> Any:
 
     Built once for each set of columns a finish sets; the values are given when it runs.
     """
-    table = _table()
+    table = _OUTBOX
     new = {name: bindparam(f"new_{name}", type_=table.c[name].type) for name in columns}
     return (
         update(table)
@@ -307,22 +275,16 @@ async def pending_count(*, session: AsyncSession) -> int:
     return int(await session.scalar(statement.where(OutboxMessage.status == PENDING)) or 0)
 
 
-async def newer_card_exists(*, session: AsyncSession, row: OutboxRow) -> bool:
-    """Whether a later row for the same case card and conversation is queued or sent.
+async def overtaken(*, session: AsyncSession, rows: Sequence[OutboxRow]) -> set[int]:
+    """The ids of ``rows`` with a later row for the same case card and conversation queued
+    or sent.
 
     Delivering an older rendering after a newer one would put an old state (and old
     buttons) back on the card, so the delivery loop skips rows that have been overtaken.
-    """
-    return row.id in await overtaken(session=session, rows=[row])
-
-
-async def overtaken(*, session: AsyncSession, rows: Sequence[OutboxRow]) -> set[int]:
-    """The ids of ``rows`` that ``newer_card_exists`` says were overtaken, in one query
-    (a second one when some of the rows belong to no case).
-
-    The query reads only the renderings of these rows' cards queued after the oldest of
-    ``rows`` (``ix_outbox_case_id_card_purpose_platform``), however long the outbox's
-    history; the rest of the test is done here.
+    One query (a second when some of the rows belong to no case) reads only the renderings
+    of these rows' cards queued after the oldest of ``rows``
+    (``ix_outbox_case_id_card_purpose_platform``), however long the outbox's history; the
+    rest of the test is done here.
     """
     if not rows:
         return set()
@@ -333,20 +295,23 @@ async def overtaken(*, session: AsyncSession, rows: Sequence[OutboxRow]) -> set[
         later += await session.execute(_later_statement(True), {"after": after, "cases": cases})
     if any(row.case_id is None for row in rows):  # ``IS NULL`` is no value in a list
         later += await session.execute(_later_statement(False), {"after": after})
+    # The newest rendering queued (or sent) of each card in each conversation.
+    newest: dict[tuple[Any, ...], int] = {}
+    for other in later:
+        if other.status in (PENDING, SENT):
+            key = _rendering_of(other)
+            newest[key] = max(newest.get(key, 0), other.id)
     found: set[int] = set()
     for row in rows:
-        conversation = (row.target or {}).get("conversation_id")
-        for other in later:
-            if (
-                other.id > row.id
-                and other.status in (PENDING, SENT)
-                and (other.case_id, other.card_purpose, other.platform)
-                == (row.case_id, row.card_purpose, row.platform)
-                and (other.target or {}).get("conversation_id") == conversation
-            ):
-                found.add(row.id)
-                break
+        if newest.get(_rendering_of(row), 0) > row.id:
+            found.add(row.id)
     return found
+
+
+def _rendering_of(row: Any) -> tuple[Any, ...]:
+    """Which card, in which conversation, an outbox row renders."""
+    conversation = (row.target or {}).get("conversation_id")
+    return (row.case_id, row.card_purpose, row.platform, conversation)
 
 
 @functools.cache
@@ -356,13 +321,9 @@ def _later_statement(with_case: bool) -> Any:
     No condition on ``status``: its index could lead SQLite through every row ever sent
     instead of the cases' own rows in ``ix_outbox_case_id_card_purpose_platform``.
     """
-    c = _table().c
+    c = _OUTBOX.c
     case = c.case_id.in_(bindparam("cases", expanding=True)) if with_case else c.case_id.is_(None)
     return select(c.id, c.case_id, c.card_purpose, c.platform, c.status, c.target).where(
         case,
         c.id > bindparam("after", type_=c.id.type),  # 64-bit on PostgreSQL
     )
-
-
-def _table() -> Table:
-    return cast(Table, OutboxMessage.__table__)

@@ -90,16 +90,21 @@ async def claim_due(
     *, session: AsyncSession, now: datetime, worker_id: str, limit: int, lease_seconds: float
 ) -> list[ReminderRow]:
     """Lease up to ``limit`` due pending reminders to ``worker_id`` (see the outbox)."""
-    rows = await _common.claim_due(
+    rows = await _common.run_claim(
         session,
-        Reminder,
-        due=Reminder.due_at,
+        _claim_statements(dialect_of(session)),
+        due="due_at",
         now=now,
         worker_id=worker_id,
         limit=limit,
         lease_seconds=lease_seconds,
     )
     return [to_row(ReminderRow, row) for row in rows]
+
+
+@functools.cache
+def _claim_statements(dialect: str) -> tuple[Any, Any]:
+    return _common.claim_statements(_REMINDERS, due="due_at", dialect=dialect)
 
 
 async def mark_fired(*, session: AsyncSession, reminder_id: int) -> bool:
