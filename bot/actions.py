@@ -56,6 +56,11 @@ class ActionName(StrEnum):
     # The reply helper (seed 002 Annex A).
     REPLIES_SHOW = "replies.show"
 
+    @property
+    def on_a_case(self) -> bool:
+        """A press on a case's card (or a presence's), handled by ``Core.press``."""
+        return self.value.startswith(("case.", "presence."))
+
 
 class ActionCodecError(ValueError):
     """A button payload that is not one of ours, or was tampered with."""

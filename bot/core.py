@@ -261,14 +261,25 @@ class Core:
     # Triage.
 
     async def press(
-        self, *, actor: Actor, ref: ActionRef, inputs: dict[str, Any] | None = None
+        self,
+        *,
+        actor: Actor,
+        ref: ActionRef,
+        inputs: dict[str, Any] | None = None,
+        delivery_key: str = "",
     ) -> PressOutcome:
-        """A press on a case card (or the submit of the form it asked for)."""
-        if ref.name in BOARD_ACTIONS:
-            outcome = await self.board.press(actor=actor, ref=ref, inputs=inputs)
-        else:
-            outcome = await self.triage.press(actor=actor, ref=ref, inputs=inputs)
-        self.on_queued()
+        """A press on a case card (or the submit of the form it asked for).
+
+        ``delivery_key`` is the platform's name for this delivery of the press; it is
+        recorded with the press, and a repeat comes back with ``repeated`` set, having
+        changed nothing.
+        """
+        service = self.board if ref.name in BOARD_ACTIONS else self.triage
+        outcome = await service.press(
+            actor=actor, ref=ref, inputs=inputs, delivery_key=delivery_key
+        )
+        if not outcome.repeated:
+            self.on_queued()
         return outcome
 
     # Home and admin.

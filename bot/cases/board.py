@@ -32,7 +32,7 @@ from bot.cases.board_cards import (
 from bot.cases.lifecycle import ACTION_EVENTS, CaseEvent, CaseKind, IllegalTransition, apply
 from bot.cases.routing import reach
 from bot.cases.service import CaseOpened
-from bot.cases.triage import PressOutcome
+from bot.cases.triage import REPEATED, PressOutcome, is_repeat
 from bot.flows.engine import FlowEngine, FlowError
 from bot.model import Actor, ConversationRef
 from bot.policy import PolicyPack
@@ -228,10 +228,16 @@ class Board:
         actor: Actor,
         ref: ActionRef,
         inputs: dict[str, Any] | None = None,
+        delivery_key: str = "",
     ) -> PressOutcome:
-        """A press on a support request, a board card or an applicant's notice."""
+        """A press on a support request, a board card or an applicant's notice.
+
+        A repeated delivery of a press (``delivery_key``) returns ``REPEATED`` (see triage).
+        """
         event = ACTION_EVENTS.get(ref.name)
         async with self._db.begin() as s:
+            if await is_repeat(s, delivery_key):
+                return REPEATED
             case = await cases.get(session=s, case_id=ref.subject_id)
             if case is None:
                 return PressOutcome(message="This business case could not be found.")

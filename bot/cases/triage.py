@@ -29,7 +29,7 @@ from bot.cases.senders import digest, senders_in
 from bot.model import Actor, ConversationRef
 from bot.policy import PolicyPack
 from bot.reminders import plans
-from bot.storage.repos import cases, events, outbox
+from bot.storage.repos import cases, dedupe, events, outbox
 from bot.storage.repos import files as stored_files
 from bot.storage.repos import senders as sender_register
 from bot.storage.repos.cases import CaseRow
@@ -51,6 +51,20 @@ class PressOutcome:
     replace: bool = False
     message: str | None = None
     errors: dict[str, str] = field(default_factory=dict)
+    repeated: bool = False
+
+
+REPEATED = PressOutcome(repeated=True)
+
+
+async def is_repeat(session: AsyncSession, delivery_key: str) -> bool:
+    """Record the platform's delivery key of a press; True when it was processed before.
+
+    It is written in the press's own transaction, so a press that fails leaves no record
+    and the platform's redelivery of it is processed (nothing lost), and it costs no
+    transaction of its own.
+    """
+    return bool(delivery_key) and await dedupe.seen_before(session=session, key=delivery_key)
 
 
 def case_roles(case: CaseRow, actor: Actor) -> set[str]:
@@ -129,11 +143,22 @@ class Triage:
         )
 
     async def press(
-        self, *, actor: Actor, ref: ActionRef, inputs: dict[str, Any] | None = None
+        self,
+        *,
+        actor: Actor,
+        ref: ActionRef,
+        inputs: dict[str, Any] | None = None,
+        delivery_key: str = "",
     ) -> PressOutcome:
-        """Handle one press (or one form submit) on a triage card."""
+        """Handle one press (or one form submit) on a triage card.
+
+        ``delivery_key`` names this delivery of the press (see :func:`is_repeat`); a repeat
+        of one already processed changes nothing and returns :data:`REPEATED`.
+        """
         event = ACTION_EVENTS.get(ref.name)
         async with self._db.begin() as s:
+            if await is_repeat(s, delivery_key):
+                return REPEATED
             case = await cases.get(session=s, case_id=ref.subject_id)
             if case is None or case.kind != CaseKind.ABUSE_REPORT.value:
                 return PressOutcome(message="This report could not be found.")

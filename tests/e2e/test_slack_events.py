@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -116,3 +117,35 @@ async def test_a_repeated_press_is_processed_once(
     assert report.state == "acknowledged"
     assert [e.event for e in timeline].count("acknowledge") == 1
     assert not fake_slack.called("chat.postEphemeral"), "the repeat told no one anything"
+
+
+async def test_a_press_that_failed_is_processed_when_delivered_again(
+    bot_by_email: BotClient, fake_slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The repeat check is part of the press's transaction: a press whose transaction failed
+    left no record, so Slack's (or a proxy's) redelivery of it is processed, not dropped."""
+    bot = bot_by_email
+    card = await submitted_report(bot, fake_slack)
+    real_append = events.append
+    failures = []
+
+    async def append_failing_once(**kwargs: Any) -> Any:
+        if kwargs.get("event") == "acknowledge" and not failures:
+            failures.append(kwargs)
+            raise RuntimeError("the database went away mid-press")
+        return await real_append(**kwargs)
+
+    monkeypatch.setattr(events, "append", append_failing_once)
+    body = press_body("U0MAIL", card["Acknowledge"], stamp="1700000000.000888")
+    # Not asserted: when a listener fails within bolt's 10 ms ack polling, bolt answers 404.
+    await bot.slack(body)
+    async with bot.core.db() as s:
+        [report] = await cases.list(session=s, kind="abuse_report")
+    assert failures and report.state == "new", "the failed press changed nothing"
+    assert (await bot.slack(body)).status == 200
+    await fake_slack.wait_for("chat.update", 1)
+    async with bot.core.db() as s:
+        [report] = await cases.list(session=s, kind="abuse_report")
+        timeline = await events.timeline(session=s, case_id=report.id)
+    assert report.state == "acknowledged"
+    assert [e.event for e in timeline].count("acknowledge") == 1

@@ -28,6 +28,7 @@ from bot.storage.repos import events, sessions
 from bot.storage.repos import files as stored_files
 from tests.e2e.teams_support import (
     ADMIN,
+    CARD_TYPE,
     HOSTILE,
     LINE_MANAGER,
     MANAGER,
@@ -51,7 +52,7 @@ from tests.e2e.teams_support import (
     shows,
 )
 from tests.support.bot_fixtures import BotClient
-from tests.support.fake_connector import FakeConnector
+from tests.support.fake_connector import FakeConnector, card_action_activity
 
 PACK = load_default_pack()
 DESCRIPTION = f"{HOSTILE} They wrote to me at home, again."
@@ -382,6 +383,41 @@ async def test_an_illegal_or_stale_press_is_refused_and_changes_nothing(
     assert button_titles(stale) == button_titles(acknowledged), "with the latest card"
     after = await the_report(bot)
     assert (after.state, after.version) == ("acknowledged", report.version)
+    assert await timeline(bot, report.id) == ["submitted", "acknowledge"]
+
+
+async def test_a_press_delivered_again_is_processed_once_unless_it_failed(
+    bot: BotClient, wire: TeamsWire, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A card press records its delivery in the press's own transaction: a repeat of a press
+    that worked is answered "Already received." and changes nothing, while a press whose
+    transaction failed left no record, so the Bot Framework's redelivery of it is processed."""
+    _, triage = await submitted_report(wire)
+    real_append = events.append
+    failures: list[str] = []
+
+    async def append_failing_once(**kwargs: Any) -> Any:
+        if kwargs.get("event") == "acknowledge" and not failures:
+            failures.append(kwargs["event"])
+            raise RuntimeError("the database went away mid-press")
+        return await real_append(**kwargs)
+
+    monkeypatch.setattr(events, "append", append_failing_once)
+    activity = wire._activity(
+        MANAGER,
+        card_action_activity(button(triage, "Acknowledge"), service_url=wire.connector.service_url),
+        conversation=TRIAGE_CHANNEL,
+    )
+    failed = await (await bot.teams(activity)).json()
+    assert failures and "nothing was changed" in shows(failed["value"])
+    assert (await the_report(bot)).state == "new"
+    done = await (await bot.teams(activity)).json()
+    assert done["type"] == CARD_TYPE and "Acknowledged" in shows(done["value"])
+    repeat = await bot.teams(activity)
+    assert repeat.status == 200
+    assert (await repeat.json())["value"] == "Already received."
+    report = await the_report(bot)
+    assert report.state == "acknowledged"
     assert await timeline(bot, report.id) == ["submitted", "acknowledge"]
 
 

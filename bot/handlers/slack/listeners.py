@@ -216,10 +216,6 @@ class SlackListeners:
             return
         try:
             await ack()
-            key = press_key(body)
-            if key and await self._core.seen_before(key):
-                log.info("ignored a repeated Slack press %s", key)
-                return
             await self._route_press(body, action, client)
         finally:
             self._pressing.leave()
@@ -242,6 +238,14 @@ class SlackListeners:
             log.info("ignored an unknown Slack action id=%s", action.get("action_id"))
             return
         actor = actor_from(body)
+        key = press_key(body)
+        if ref.name.on_a_case:
+            # Its repeat is caught in the press's own transaction (Core.press).
+            await self._case_button(ref, await self._people.with_email(actor), body, client, key)
+            return
+        if key and await self._core.seen_before(key):
+            log.info("ignored a repeated Slack press %s", key)
+            return
         if ref.name is ActionName.REPLIES_SHOW:
             await client.views_open(
                 trigger_id=body["trigger_id"],
@@ -251,16 +255,22 @@ class SlackListeners:
             await self._open_flow(body, client, START_ACTIONS[ref.name])
         elif ref.name in FLOW_BUTTONS:
             await self._flow_button(ref, actor, body, client)
-        elif ref.name.value.startswith(("case.", "presence.")):
-            await self._case_button(ref, await self._people.with_email(actor), body, client)
         else:
             log.info("no Slack route yet for action %s", ref.name)
 
     async def _case_button(
-        self, ref: ActionRef, actor: Any, body: dict[str, Any], client: AsyncWebClient
+        self,
+        ref: ActionRef,
+        actor: Any,
+        body: dict[str, Any],
+        client: AsyncWebClient,
+        delivery_key: str,
     ) -> None:
         """A case card button: its form, its details, an edit, or why not; refresh in place."""
-        outcome = await self._core.press(actor=actor, ref=ref)
+        outcome = await self._core.press(actor=actor, ref=ref, delivery_key=delivery_key)
+        if outcome.repeated:
+            log.info("ignored a repeated Slack press %s", delivery_key)
+            return
         modal = outcome.form or outcome.details
         container = body.get("container") or {}
         if outcome.replace and outcome.card is not None and container.get("message_ts"):

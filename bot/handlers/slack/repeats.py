@@ -2,9 +2,10 @@
 
 Slack retries an Events API delivery it thinks failed (the same ``event_id``), and a press
 can arrive twice (a proxy's retry, a replay inside the five signed minutes) with the same
-``action_ts``, while a person pressing again makes a new one. The keys are recorded with
-``Core.seen_before``, race-safe in the database, so a repeat reaching another replica is
-caught too. Modal submissions are left alone: saving the same page twice is harmless, and a
+``action_ts``, while a person pressing again makes a new one. The keys are recorded in the
+database, race-safe, so a repeat reaching another replica is caught too: a press on a case
+card records its key in the press's own transaction (``Core.press``), so a press that failed
+is processed when it comes again; anything else with ``Core.seen_before`` first. Modal submissions are left alone: saving the same page twice is harmless, and a
 person may resend a page that showed an error.
 """
 

@@ -35,8 +35,8 @@ from bot.replies import replies_card
 log = logging.getLogger(__name__)
 
 CARD_TYPE = "application/vnd.microsoft.card.adaptive"
+MESSAGE_TYPE = "application/vnd.microsoft.activity.message"
 ERROR_TYPE = "application/vnd.microsoft.error"
-CARD_ACTION = "adaptiveCard/action"
 FILE_HINT = "In Teams, attach the files to your next message in this chat."
 COMMAND_FLOWS = {
     "report abuse": ABUSE_REPORT,
@@ -141,10 +141,14 @@ class StaffSafetyBot(TeamsActivityHandler):
         would fail on it with a 500); an invoke this bot does not use (a task module, a
         messaging extension) is acknowledged and ignored, as an unknown button is."""
         activity = turn_context.activity
-        if activity.name == CARD_ACTION and not parse.is_card_action(activity.value):
+        if activity.name == parse.CARD_ACTION and not parse.is_card_action(activity.value):
             log.info("refused a malformed Teams card action")
             return _error_response(HTTPStatus.BAD_REQUEST, "BadRequest", "Malformed card action")
-        response = await super().on_invoke_activity(turn_context)
+        try:
+            response = await super().on_invoke_activity(turn_context)
+        except _AlreadyReceived as repeat:
+            log.info("ignored a repeated Teams card press %s", repeat)
+            return _already_received()
         if response is None or response.status == HTTPStatus.NOT_IMPLEMENTED:
             log.info("ignored a Teams invoke the bot does not use: %s", str(activity.name)[:80])
             return InvokeResponse(status=int(HTTPStatus.OK))
@@ -166,20 +170,38 @@ class StaffSafetyBot(TeamsActivityHandler):
             return _card_response(
                 Card(title="Staff Safety", elements=(Text("That button is no longer in use."),))
             )
-        actor = parse.actor_of(turn_context.activity)
+        activity = turn_context.activity
+        card = await self._answer(ref, parse.actor_of(activity), data, activity)
+        if card is None:
+            raise _AlreadyReceived(parse.delivery_key(activity))
+        return _card_response(card)
+
+    async def _answer(
+        self, ref: ActionRef, actor: Actor, data: dict[str, Any], activity: Any
+    ) -> Card | None:
+        """The card a press is answered with; None if this delivery was processed before.
+
+        A press on a case card records its delivery in the press's own transaction (so a
+        press that failed is processed when it comes again); any other press beforehand.
+        """
+        key = parse.delivery_key(activity)
         try:
-            card = await self._route(ref, actor, data, parse.conversation_of(turn_context.activity))
+            if ref.name.on_a_case:
+                return await self._case(ref, actor, data, delivery_key=key)
+            if key and await self._core.seen_before(key):
+                return None
+            return await self._route(ref, actor, data, parse.conversation_of(activity))
         except FlowError as error:
-            card = Card(title="Sorry", elements=(Text(error.message),))
+            return Card(title="Sorry", elements=(Text(error.message),))
         except ValueError:
-            card = Card(
+            return Card(
                 title="Sorry",
                 elements=(Text("This form has expired. Please start it again from the command."),),
             )
         except Exception:
             correlation = uuid.uuid4().hex[:12]
             log.exception("teams card action failed [%s]", correlation)
-            card = Card(
+            return Card(
                 title="Sorry",
                 elements=(
                     Text(
@@ -188,7 +210,6 @@ class StaffSafetyBot(TeamsActivityHandler):
                     ),
                 ),
             )
-        return _card_response(card)
 
     async def _route(
         self, ref: ActionRef, actor: Any, data: dict[str, Any], chat: ConversationRef
@@ -206,8 +227,6 @@ class StaffSafetyBot(TeamsActivityHandler):
             return self._result_card(result)
         if ref.name in FLOW_BUTTONS:
             return await self._flow_button(ref, actor)
-        if ref.name.value.startswith(("case.", "presence.")):
-            return await self._case(ref, actor, data)
         log.info("no Teams route yet for action %s", ref.name)
         return Card(title="Staff Safety", elements=(Text("That is not available yet."),))
 
@@ -223,12 +242,22 @@ class StaffSafetyBot(TeamsActivityHandler):
             return saved_card()
         return _page(dataclasses.replace(view, resumed=True))
 
-    async def _case(self, ref: ActionRef, actor: Any, data: dict[str, Any]) -> Card:
-        """A case card press: its form, the details, an edit, or the refreshed card."""
+    async def _case(
+        self, ref: ActionRef, actor: Any, data: dict[str, Any], *, delivery_key: str
+    ) -> Card | None:
+        """A case card press: its form, the details, an edit, or the refreshed card.
+
+        None when this delivery of the press was processed before.
+        """
         inputs = {k: v for k, v in data.items() if k not in RESERVED_KEYS}
         outcome = await self._core.press(
-            actor=actor, ref=ref, inputs=inputs if "metadata" in data else None
+            actor=actor,
+            ref=ref,
+            inputs=inputs if "metadata" in data else None,
+            delivery_key=delivery_key,
         )
+        if outcome.repeated:
+            return None
         if outcome.flow is not None:  # "Edit and resubmit": the submitted case, prefilled
             return _page(outcome.flow)
         card = outcome.form or outcome.details or outcome.card
@@ -338,3 +367,17 @@ def _card_response(card: Card) -> AdaptiveCardInvokeResponse:
     return AdaptiveCardInvokeResponse(
         status_code=int(HTTPStatus.OK), type=CARD_TYPE, value=render(card)
     )
+
+
+class _AlreadyReceived(Exception):
+    """A card press delivered again; answered in ``on_invoke_activity``.
+
+    An ``AdaptiveCardInvokeResponse`` cannot carry the plain message this answer is (msrest
+    types its value as an object), so it leaves ``on_adaptive_card_invoke`` this way.
+    """
+
+
+def _already_received() -> InvokeResponse:
+    """The answer to a press delivered again: the first delivery already did the work."""
+    body = {"statusCode": int(HTTPStatus.OK), "type": MESSAGE_TYPE, "value": "Already received."}
+    return InvokeResponse(status=int(HTTPStatus.OK), body=body)

@@ -15,6 +15,8 @@ from botbuilder.schema import Activity
 from bot.flows.spec import typed
 from bot.model import Actor, ConversationRef, Platform
 
+CARD_ACTION = "adaptiveCard/action"  # the invoke of an Action.Execute press
+
 _MENTION = re.compile(r"<at>.*?</at>", re.IGNORECASE | re.DOTALL)
 _SPACES = re.compile(r"\s+")
 
@@ -68,6 +70,17 @@ def execute_data(value: Any) -> dict[str, Any]:
     if not isinstance(data, dict):
         return {}
     return {str(key): typed(value) for key, value in data.items()}
+
+
+def delivery_key(activity: Activity) -> str:
+    """What makes a delivery of this activity the same one again: its id in its conversation.
+
+    "" when the activity has no id (nothing to compare).
+    """
+    if not activity.id:
+        return ""
+    conversation = getattr(activity.conversation, "id", "") or ""
+    return f"teams-activity:{conversation}:{activity.id}"
 
 
 def is_card_action(value: Any) -> bool:

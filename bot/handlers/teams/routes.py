@@ -22,6 +22,7 @@ from botbuilder.core.cloud_adapter_base import CloudAdapterBase
 from botbuilder.schema import Activity
 from botframework.connector.auth import BotFrameworkAuthentication
 
+from bot.handlers.teams import parse
 from bot.handlers.teams.serialize import activity_from_json
 
 log = logging.getLogger(__name__)
@@ -44,7 +45,9 @@ def mount(
     used to make the bot call elsewhere or to pose as someone else.
 
     An activity the Bot Framework delivers again (the same id in the same conversation) is
-    acknowledged and not processed twice: ``seen_before`` records its key in the database.
+    acknowledged and not processed twice: ``seen_before`` records its key in the database. A
+    card press is the exception: the bot records its key in the press's own transaction, so
+    a press that failed is processed when it comes again.
     """
 
     async def messages(request: web.Request) -> web.Response:
@@ -59,7 +62,9 @@ def mount(
         except Exception as error:  # botbuilder raises several kinds for bad tokens
             log.info("Teams request refused: %s (%s)", type(error).__name__, str(error)[:160])
             return web.json_response({"error": "unauthorized"}, status=401)
-        if activity.id and await seen_before(_delivery_key(activity)):
+        key = parse.delivery_key(activity)
+        # A card press records its key in its own transaction (StaffSafetyBot), not here.
+        if key and not _card_action(activity) and await seen_before(key):
             log.info("ignored a repeated Teams activity %s (%s)", activity.id, activity.type)
             return _repeat_response(activity)
         response = await adapter.process_activity(authenticated, activity, bot.on_turn)
@@ -73,9 +78,8 @@ def mount(
     app.router.add_post("/api/messages", messages)
 
 
-def _delivery_key(activity: Activity) -> str:
-    conversation = getattr(activity.conversation, "id", "") or ""
-    return f"teams-activity:{conversation}:{activity.id}"
+def _card_action(activity: Activity) -> bool:
+    return activity.type == "invoke" and activity.name == parse.CARD_ACTION
 
 
 def _repeat_response(activity: Activity) -> web.Response:
