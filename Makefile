@@ -46,7 +46,7 @@ lint: install
 	$(VENV)/bin/ruff format --check bot tests manifests bench
 
 types: install
-	$(VENV)/bin/mypy bot
+	$(VENV)/bin/mypy bot bench
 
 pytest: install postgres-binaries
 	$(VENV)/bin/pytest -ra

@@ -11,7 +11,7 @@ import asyncio
 from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 
@@ -114,11 +114,13 @@ def insert(
         with engine.begin() as connection:
             for statement in sql:
                 connection.exec_driver_sql(statement)
-            for table, rows in (
-                (Case.__table__, list(cases)),
-                (CaseEvent.__table__, list(events)),
-                (StoredFile.__table__, list(files)),
+            for model, rows in (
+                (Case, list(cases)),
+                (CaseEvent, list(events)),
+                (StoredFile, list(files)),
             ):
+                # A declarative class's __table__ is typed as any FromClause; these are Tables.
+                table = cast(sa.Table, model.__table__)
                 if rows:
                     connection.execute(sa.insert(table), rows)
     finally:

@@ -5,6 +5,24 @@ leased to a worker right now (then the card waits), and was a newer one queued (
 one is skipped). Without an index starting with the case, both walked the pending or sent
 rows of the whole outbox, a cost that grew with every message ever sent.
 
+On PostgreSQL the index is built with ``CREATE INDEX CONCURRENTLY``. A plain ``CREATE
+INDEX`` holds a SHARE lock on ``outbox`` for the whole build, so every message queued
+meanwhile (by the replicas still serving during a rolling deploy) would wait for it; a
+concurrent build takes longer and first waits for transactions already writing to the
+outbox to end, but blocks no insert. It cannot run inside a transaction, hence the
+autocommit block, and ``transaction_per_migration`` in ``env.py``. SQLite builds the index
+as before, inside the one transaction of the whole upgrade.
+
+A concurrent build that fails half-way (cancelled, a deadlock, the connection lost) is not
+rolled back: it leaves the index behind marked INVALID (``pg_index.indisvalid`` false),
+kept up to date on every write yet never used, with the revision still at 0004. So the
+upgrade looks first. An invalid leftover is dropped (``DROP INDEX CONCURRENTLY``, which
+blocks nobody either) and built again; a valid index is kept (``IF NOT EXISTS``): the
+build finished but the version stamp after it was never committed. Running the upgrade
+again is therefore the whole recovery, and nothing else can be building the index at
+the time, as upgrades take turns under an advisory lock (``bot.storage.migrate``).
+The downgrade drops the index concurrently too, ``IF EXISTS`` so that it can be re-run.
+
 Revision ID: 0005
 Revises: 0004
 Create Date: 2026-11-21 12:00:00
@@ -15,6 +33,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from alembic import op
+from sqlalchemy import text
 
 revision: str = "0005"
 down_revision: str | None = "0004"
@@ -22,11 +41,33 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 INDEX = "ix_outbox_case_id_card_purpose_platform"
+COLUMNS = ["case_id", "card_purpose", "platform"]
 
 
 def upgrade() -> None:
-    op.create_index(INDEX, "outbox", ["case_id", "card_purpose", "platform"])
+    context = op.get_context()
+    if context.dialect.name != "postgresql":
+        op.create_index(INDEX, "outbox", COLUMNS)
+        return
+    with context.autocommit_block():
+        if not context.as_sql and _left_invalid():
+            op.drop_index(INDEX, table_name="outbox", postgresql_concurrently=True, if_exists=True)
+        op.create_index(INDEX, "outbox", COLUMNS, postgresql_concurrently=True, if_not_exists=True)
 
 
 def downgrade() -> None:
-    op.drop_index(INDEX, table_name="outbox")
+    context = op.get_context()
+    if context.dialect.name != "postgresql":
+        op.drop_index(INDEX, table_name="outbox")
+        return
+    with context.autocommit_block():
+        op.drop_index(INDEX, table_name="outbox", postgresql_concurrently=True, if_exists=True)
+
+
+def _left_invalid() -> bool:
+    """True when a failed concurrent build of the index left it behind, INVALID."""
+    invalid = op.get_bind().scalar(
+        text("SELECT NOT indisvalid FROM pg_index WHERE indexrelid = to_regclass(:name)"),
+        {"name": INDEX},
+    )
+    return bool(invalid)
