@@ -5,8 +5,9 @@ can arrive twice (a proxy's retry, a replay inside the five signed minutes) with
 ``action_ts``, while a person pressing again makes a new one. The keys are recorded in the
 database, race-safe, so a repeat reaching another replica is caught too: a press on a case
 card records its key in the press's own transaction (``Core.press``), so a press that failed
-is processed when it comes again; anything else with ``Core.seen_before`` first. Modal submissions are left alone: saving the same page twice is harmless, and a
-person may resend a page that showed an error.
+is processed when it comes again; anything else with ``Core.seen_before`` first. Modal
+submissions are left alone: saving the same page twice is harmless, and a person may resend
+a page that showed an error.
 """
 
 from __future__ import annotations

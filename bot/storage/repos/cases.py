@@ -10,6 +10,7 @@ across processes on both backends.
 from __future__ import annotations
 
 import builtins
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -168,14 +169,35 @@ async def changed(
         assignee: Actor | None = values.pop("assignee")
         values["assignee"] = assignee.to_json() if assignee else None
         values["assignee_key"] = assignee.key if assignee else None
-    statement = (
-        sql_update(_CASES)  # the table, not the mapped class: no ORM bulk-update machinery
-        .where(_CASES.c.id == case_id, _CASES.c.version == expected_version)
-        .values(**values, version=_CASES.c.version + 1, updated_at=utcnow())
+    statement = _change_statement(tuple(sorted(values)))
+    parameters = {f"new_{name}": value for name, value in values.items()}
+    parameters.update(case_id=case_id, expected_version=expected_version, now=utcnow())
+    row = (await session.execute(statement, parameters)).first()
+    return to_row(CaseRow, row) if row else None
+
+
+@functools.cache
+def _change_statement(columns: tuple[str, ...]) -> Any:
+    """The versioned ``UPDATE … RETURNING`` of :func:`changed` for these columns, built once.
+
+    Plain Core on the table (no ORM bulk-update machinery), and built once per set of
+    columns, so a press neither builds nor keys a statement (a press changes its case).
+    """
+    return (
+        sql_update(_CASES)
+        .where(
+            _CASES.c.id == bindparam("case_id"),
+            _CASES.c.version == bindparam("expected_version"),
+        )
+        .values(
+            {
+                **{name: bindparam(f"new_{name}", type_=_CASES.c[name].type) for name in columns},
+                "version": _CASES.c.version + 1,
+                "updated_at": bindparam("now", type_=_CASES.c.updated_at.type),
+            }
+        )
         .returning(*_CASES.c)
     )
-    row = (await session.execute(statement)).first()
-    return to_row(CaseRow, row) if row else None
 
 
 async def list(

@@ -151,16 +151,25 @@ async def cancel(
     *, session: AsyncSession, case_id: str, kind: str | Collection[str] | None = None
 ) -> int:
     """Cancel a case's pending reminders (all, or of one ``kind`` or several); returns how many."""
-    table = _REMINDERS  # the table, not the mapped class: no ORM bulk-update machinery
-    statement = update(table).where(table.c.case_id == case_id, table.c.status == PENDING)
-    if isinstance(kind, str):
-        statement = statement.where(table.c.kind == kind)
-    elif kind is not None:
-        statement = statement.where(table.c.kind.in_(list(kind)))
-    result = await session.execute(
-        statement.values(status=CANCELLED, claimed_by=None, claimed_until=None)
-    )
+    kinds = [kind] if isinstance(kind, str) else None if kind is None else list(kind)
+    statement = _cancel_statement(by_kind=kinds is not None)
+    parameters: dict[str, Any] = {"of_case": case_id}
+    if kinds is not None:
+        parameters["kinds"] = kinds
+    result = await session.execute(statement, parameters)
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+@functools.cache
+def _cancel_statement(*, by_kind: bool) -> Any:
+    """:func:`cancel`'s ``UPDATE``, built once: on the table (no ORM bulk-update machinery),
+    the kinds an expanding ``IN`` (keeping in touch cancels on every press)."""
+    table = _REMINDERS
+    statement = update(table).where(table.c.case_id == bindparam("of_case"))
+    statement = statement.where(table.c.status == PENDING)
+    if by_kind:
+        statement = statement.where(table.c.kind.in_(bindparam("kinds", expanding=True)))
+    return statement.values(status=CANCELLED, claimed_by=None, claimed_until=None)
 
 
 async def cancel_key(*, session: AsyncSession, dedupe_key: str) -> bool:
