@@ -45,6 +45,22 @@ _OPEN_DRAFTS_OF = (
     .order_by(_TABLE.c.updated_at.desc())
 )
 _BY_ID = select(_TABLE).where(_TABLE.c.id == bindparam("id"))
+# Every page a person answers saves the draft: a versioned UPDATE on the table, built once.
+_SAVE = (
+    update(_TABLE)
+    .where(
+        _TABLE.c.id == bindparam("draft_id"),
+        _TABLE.c.version == bindparam("expected_version"),
+        _IS_OPEN,
+    )
+    .values(
+        step=bindparam("new_step", type_=_TABLE.c.step.type),
+        answers=bindparam("new_answers", type_=_TABLE.c.answers.type),
+        history=bindparam("new_history", type_=_TABLE.c.history.type),
+        version=_TABLE.c.version + 1,
+        updated_at=bindparam("now", type_=_TABLE.c.updated_at.type),
+    )
+)
 
 
 class OpenSessionExists(Exception):
@@ -165,23 +181,15 @@ async def save(
         True if saved (the version is now ``expected_version + 1``); False if someone saved
         first or the draft is no longer open.
     """
-    statement = (
-        update(FlowSession)
-        .where(
-            FlowSession.id == session_id,
-            FlowSession.version == expected_version,
-            FlowSession.status == OPEN,
-        )
-        .values(
-            step=step,
-            answers=answers,
-            history=history,
-            version=FlowSession.version + 1,
-            updated_at=utcnow(),
-        )
-        .execution_options(synchronize_session=False)
-    )
-    result = await session.execute(statement)
+    parameters = {
+        "draft_id": session_id,
+        "expected_version": expected_version,
+        "new_step": step,
+        "new_answers": answers,
+        "new_history": history,
+        "now": utcnow(),
+    }
+    result = await session.execute(_SAVE, parameters)
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
