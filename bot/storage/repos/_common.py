@@ -73,18 +73,6 @@ def dialect_insert(dialect: str, model: type[Any]) -> PostgresInsert | SQLiteIns
     return pg_insert(table) if dialect == "postgresql" else sqlite_insert(table)
 
 
-def fresh_returning(statement: Insert, model: type[Any]) -> Any:
-    """``statement`` returning the whole row as ``model``, overwriting any copy in the session.
-
-    Saves reading back a row just inserted (or updated on a clash) with a second statement.
-    """
-    return (
-        select(model)
-        .from_statement(statement.returning(*model.__table__.c))
-        .execution_options(populate_existing=True)
-    )
-
-
 def upsert(
     session: AsyncSession,
     model: type[Any],

@@ -28,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.storage.repos import _common
-from bot.storage.repos._common import dialect_insert, dialect_of, fresh, fresh_returning, to_row
+from bot.storage.repos._common import dialect_insert, dialect_of, fresh, to_row
 from bot.storage.tables import OutboxMessage
 from bot.storage.types import utcnow
 
@@ -105,17 +105,19 @@ async def enqueue(
         "created_at": now,
     }
     # The new row comes back from the INSERT itself: no second statement to read it.
-    row = await session.scalar(_enqueue_statement(dialect_of(session)), values)
+    row = (await session.execute(_enqueue_statement(dialect_of(session)), values)).first()
     return to_row(OutboxRow, row) if row is not None else None
 
 
 @functools.cache
 def _enqueue_statement(dialect: str) -> Any:
-    """``INSERT … ON CONFLICT (dedupe_key) DO NOTHING RETURNING *``, built once per dialect."""
+    """``INSERT … ON CONFLICT (dedupe_key) DO NOTHING RETURNING *``, built once per dialect.
+
+    Plain Core returning a row, not an ORM object: every press queues one or two messages.
+    """
     statement = dialect_insert(dialect, OutboxMessage)
-    return fresh_returning(
-        statement.on_conflict_do_nothing(index_elements=["dedupe_key"]), OutboxMessage
-    )
+    on_conflict = statement.on_conflict_do_nothing(index_elements=["dedupe_key"])
+    return on_conflict.returning(*statement.table.c)
 
 
 async def get(*, session: AsyncSession, outbox_id: int) -> OutboxRow | None:
