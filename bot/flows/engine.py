@@ -118,18 +118,17 @@ class FlowEngine:
         prefill: Mapping[str, Any] | None = None,
         case_id: str | None = None,
     ) -> FlowView:
-        """Resume the person's open draft of ``flow``, or start a new one at the first page."""
+        """Resume the person's open draft of ``flow``, or start a new one at the first page.
+
+        The new draft is inserted first and the open one read only when the insert clashes
+        with it (a person has one open draft of a flow): a new draft, the common case, costs
+        one statement. A start that loses a race to a double click or a second device finds
+        the draft that won, the same way.
+        """
         spec = self.spec(flow)
+        answers = dict(prefill or {})
+        first = spec.visible_pages(answers)[0]
         async with self._db.begin() as s:
-            row = await drafts.get_open(
-                session=s, platform=actor.platform.value, user_id=actor.user_id, flow=flow
-            )
-            if row is not None:
-                return FlowView(
-                    draft=_draft(row), spec=spec, page=_page_of(spec, row), resumed=True
-                )
-            answers = dict(prefill or {})
-            first = spec.visible_pages(answers)[0]
             try:
                 row = await drafts.create(
                     session=s,
@@ -142,15 +141,16 @@ class FlowEngine:
                     case_id=case_id,
                 )
             except drafts.OpenSessionExists:
-                # The same person started it a moment ago (a double click, two devices):
-                # show them that draft rather than an error.
-                row = await drafts.get_open(
+                open_draft = await drafts.get_open(
                     session=s, platform=actor.platform.value, user_id=actor.user_id, flow=flow
                 )
-                if row is None:  # closed again in between; a fresh command will start anew
+                if open_draft is None:  # closed again in between; a fresh command starts anew
                     raise
                 return FlowView(
-                    draft=_draft(row), spec=spec, page=_page_of(spec, row), resumed=True
+                    draft=_draft(open_draft),
+                    spec=spec,
+                    page=_page_of(spec, open_draft),
+                    resumed=True,
                 )
             return FlowView(draft=_draft(row), spec=spec, page=first)
 

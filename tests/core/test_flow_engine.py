@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.flows.engine import Draft, FlowDone, FlowEngine, FlowError, FlowView
@@ -154,22 +156,37 @@ async def test_resume_after_a_restart(db: async_sessionmaker[AsyncSession]) -> N
 
 
 async def test_a_start_that_loses_a_race_shows_the_draft_that_won(
-    db: async_sessionmaker[AsyncSession], monkeypatch: pytest.MonkeyPatch
+    db: async_sessionmaker[AsyncSession],
 ) -> None:
-    """Two starts at once (a double click): the second resumes the first's draft, no error."""
-    first = await engine_for(db, Recorder()).start(actor=ME, flow="demo")
-    real_get_open = sessions.get_open
-    calls = 0
+    """Two starts at once (a double click, two devices): one draft, the second resumes it."""
+    engine = engine_for(db, Recorder())
+    views = await asyncio.gather(*(engine.start(actor=ME, flow="demo") for _ in range(2)))
+    assert sorted(view.resumed for view in views) == [False, True]
+    assert views[0].draft.id == views[1].draft.id
 
-    async def misses_once(**kwargs: Any) -> Any:
-        nonlocal calls
-        calls += 1
-        return None if calls == 1 else await real_get_open(**kwargs)  # read before the clash
 
-    monkeypatch.setattr(sessions, "get_open", misses_once)
-    second = await engine_for(db, Recorder()).start(actor=ME, flow="demo")
-    assert calls == 2
-    assert second.resumed and second.draft.id == first.draft.id
+async def test_a_new_draft_costs_one_statement_and_a_resume_two(
+    db: async_sessionmaker[AsyncSession],
+) -> None:
+    """The insert goes first; the open draft is read only when the insert clashes with it."""
+    engine = engine_for(db, Recorder())
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if not statement.startswith(("BEGIN", "COMMIT")):
+            statements.append(statement.split()[0])
+
+    bind = db.kw["bind"].sync_engine
+    event.listen(bind, "before_cursor_execute", seen)
+    try:
+        new = await engine.start(actor=ME, flow="demo")
+        assert statements == ["INSERT"] and not new.resumed
+        statements.clear()
+        again = await engine.start(actor=ME, flow="demo")
+        assert statements == ["INSERT", "SELECT"] and again.resumed
+        assert again.draft.id == new.draft.id
+    finally:
+        event.remove(bind, "before_cursor_execute", seen)
 
 
 async def test_discard_then_start_again_is_a_fresh_draft(
