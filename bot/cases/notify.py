@@ -8,7 +8,7 @@ place; direct messages carry a dedupe key so a retried transaction cannot send t
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -94,16 +94,30 @@ def people(
     ]
 
 
-async def submitted_from(session: AsyncSession, case: CaseRow) -> ConversationRef | None:
-    """The conversation the case was submitted from, when it was recorded."""
-    submitted = await events.first(session=session, case_id=case.id)
+async def submitted_from(
+    session: AsyncSession, case: CaseRow, timeline: Sequence[EventRow] = ()
+) -> ConversationRef | None:
+    """The conversation the case was submitted from, when it was recorded.
+
+    It is on the case's first event: taken from ``timeline`` when the caller has read it
+    already (its first event is the submission), else read.
+    """
+    if timeline and timeline[0].seq == 1:
+        submitted: EventRow | None = timeline[0]
+    else:
+        submitted = await events.first(session=session, case_id=case.id)
     stored = submitted.detail.get("reply_to") if submitted else None
     return ConversationRef.from_json(stored) if stored else None
 
 
-async def owner_conversation(session: AsyncSession, case: CaseRow) -> ConversationRef:
-    """Where to reach the person who submitted the case: the chat they used, else a DM."""
-    conversation = await submitted_from(session, case)
+async def owner_conversation(
+    session: AsyncSession, case: CaseRow, timeline: Sequence[EventRow] = ()
+) -> ConversationRef:
+    """Where to reach the person who submitted the case: the chat they used, else a DM.
+
+    ``timeline``: the case's whole timeline, when the caller has it (see :func:`submitted_from`).
+    """
+    conversation = await submitted_from(session, case, timeline)
     if conversation is not None:
         return conversation
     owner = case.reporter_actor

@@ -33,6 +33,7 @@ from bot.storage.repos import cases, dedupe, events, outbox
 from bot.storage.repos import files as stored_files
 from bot.storage.repos import senders as sender_register
 from bot.storage.repos.cases import CaseRow
+from bot.storage.repos.events import EventRow
 
 log = logging.getLogger(__name__)
 
@@ -245,7 +246,7 @@ class Triage:
             earlier_reports=await sender_register.count_others(session=s, case_id=case.id),
         )
         await self._queue_triage_cards(s, fresh, card)
-        await self._tell_reporter(s, fresh, event, inputs)
+        await self._tell_reporter(s, fresh, event, inputs, timeline)
         await self._plan_reminders(s, fresh, event, actor)
         return PressOutcome(card=card)
 
@@ -283,7 +284,12 @@ class Triage:
         await notify.queue_card(s, case, TRIAGE, card, channels)
 
     async def _tell_reporter(
-        self, s: AsyncSession, case: CaseRow, event: CaseEvent, inputs: dict[str, Any]
+        self,
+        s: AsyncSession,
+        case: CaseRow,
+        event: CaseEvent,
+        inputs: dict[str, Any],
+        timeline: list[EventRow],
     ) -> None:
         notice = REPORTER_NOTICES.get(event)
         if event is CaseEvent.ESCALATE:
@@ -298,7 +304,7 @@ class Triage:
             notice = "escalated" if target is not None and target.tell_reporter else None
         if notice is None:
             return
-        reply_to = await notify.owner_conversation(s, case)
+        reply_to = await notify.owner_conversation(s, case, timeline)
         await outbox.enqueue(
             session=s,
             platform=reply_to.platform.value,

@@ -9,6 +9,8 @@ from collections.abc import Awaitable, Callable
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.cases import notify
+from bot.model import ConversationRef, Platform
 from bot.storage.repos import cases, events
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -86,3 +88,31 @@ async def test_concurrent_appends_keep_one_chain(make_case: MakeCase, sessions: 
 def test_repository_offers_no_update_or_delete() -> None:
     public = {name for name in dir(events) if not name.startswith("_")}
     assert not {name for name in public if "update" in name or "delete" in name}
+
+
+async def test_the_submitters_conversation_reads_the_same_from_a_timeline_in_hand(
+    make_case: MakeCase, sessions: Sessions
+) -> None:
+    """A press that has the timeline already takes the reply-to from its first event
+    instead of reading it again; the answer is the same either way."""
+    case = await make_case()
+    chat = ConversationRef(Platform.TEAMS, conversation_id="a:chat", service_url="http://x")
+    async with sessions() as session, session.begin():
+        await events.append(
+            session=session,
+            case_id=case.id,
+            actor_key="teams:U1",
+            actor_name="Alex",
+            event="submitted",
+            from_state=None,
+            to_state="new",
+            detail={"reply_to": chat.to_json()},
+        )
+        await _append(session, case.id, "acknowledged", from_state="new", to_state="ack")
+    async with sessions() as session:
+        full = await events.timeline(session=session, case_id=case.id)
+        read = await notify.owner_conversation(session, case)
+        in_hand = await notify.owner_conversation(session, case, full)
+        # Only a timeline that starts at the submission stands in for reading it.
+        partial = await notify.owner_conversation(session, case, full[1:])
+    assert read == in_hand == partial == chat
