@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 
 from bot.storage.crypto import DataCipher, install
+from bot.storage.fair_pool import FairAsyncPool
 from bot.storage.sqlite_inline import BUSY_WAIT_SECONDS, connector
 
 DEFAULT_URL = "sqlite+aiosqlite:///./data/bot.db"
@@ -87,6 +88,7 @@ def create_engine(
         engine = _sqlite_engine(parsed, **options)
     else:
         options.setdefault("pool_pre_ping", True)
+        options.setdefault("poolclass", FairAsyncPool)  # waiters served in order
         engine = _create_async_engine(parsed, **options)
     install(engine, cipher)
     return engine
@@ -105,6 +107,9 @@ def _sqlite_engine(url: URL, **options: Any) -> AsyncEngine:
         # turn in the pool's queue, wastes no time and fails no request in a burst.
         options.setdefault("pool_size", 1)
         options.setdefault("max_overflow", 0)
+        # In the order they asked: SQLAlchemy's own queue lets a newcomer take the
+        # connection ahead of a woken waiter, who then queues again (fair_pool.py).
+        options.setdefault("poolclass", FairAsyncPool)
     # Statements run on the loop's thread, not aiosqlite's (see sqlite_inline.py). The
     # connection is opened without sqlite3's own BEGIN (SQLAlchemy emits it, below) and
     # without a busy handler (the wait for a lock is asynchronous).

@@ -1,0 +1,95 @@
+"""A connection pool that serves whoever has waited longest.
+
+SQLAlchemy's asyncio pool keeps its idle connections in an ``asyncio.Queue``. When a
+connection comes back, the queue wakes its first waiter, but a task that asks in the
+meantime takes the connection first (``get_nowait``), and the woken waiter, finding the
+queue empty again, joins the back of the line. On SQLite there is one connection (see
+``engine.py``), so under a burst of Teams card presses a few requests were passed over
+again and again: a median of 0.12 s and a p99 of 1.3 to 4.7 s, with 3.4 s spent waiting
+inside the press for the connection.
+
+Here a connection that comes back goes straight to the first waiter, and whoever asks
+while anyone is waiting queues behind them: first come, first served. A waiter that
+gives up (its timeout, or its task cancelled) after a connection was handed to it passes
+the connection on, so none is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from typing import Any, TypeVar
+
+from sqlalchemy.pool import AsyncAdaptedQueuePool
+from sqlalchemy.util.concurrency import await_
+from sqlalchemy.util.queue import AsyncAdaptedQueue, Empty
+
+T = TypeVar("T")
+
+
+class FairQueue(AsyncAdaptedQueue[T]):
+    """The pool's idle connections, handed out in the order they were asked for."""
+
+    def __init__(self, maxsize: int = 0, use_lifo: bool = False) -> None:
+        super().__init__(maxsize, use_lifo)
+        self._waiters: deque[asyncio.Future[T]] = deque()
+
+    def put_nowait(self, item: T) -> None:
+        """Give ``item`` to the longest waiter, or keep it for the next to ask."""
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(item)
+                return
+        super().put_nowait(item)
+
+    def put(self, item: T, block: bool = True, timeout: float | None = None) -> None:
+        """As :meth:`put_nowait`: the pool never holds more than it has room for."""
+        self.put_nowait(item)
+
+    def get(self, block: bool = True, timeout: float | None = None) -> T:
+        """An idle item at once if nobody is waiting; else wait in line (up to ``timeout``).
+
+        Raises:
+            Empty: none now and ``block`` is false, or none within ``timeout``.
+        """
+        while self._waiters and self._waiters[0].done():
+            self._waiters.popleft()
+        if not self._waiters:
+            try:
+                return self.get_nowait()
+            except Empty:
+                if not block:
+                    raise
+        elif not block:
+            raise Empty()
+        waiter: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            return await_(_wait(waiter, within=timeout))
+        except TimeoutError as error:
+            self._pass_on(waiter)
+            raise Empty() from error
+        except BaseException:
+            self._pass_on(waiter)
+            raise
+
+    def _pass_on(self, waiter: asyncio.Future[T]) -> None:
+        """The waiter gave up: hand on what it was given meanwhile, or leave the line."""
+        if waiter.done() and not waiter.cancelled():
+            self.put_nowait(waiter.result())
+        else:
+            waiter.cancel()
+
+
+async def _wait(waiter: asyncio.Future[T], *, within: float | None) -> T:
+    # shield: on a timeout the future must stay as it is, so _pass_on can see whether a
+    # connection reached it just before.
+    async with asyncio.timeout(within):
+        return await asyncio.shield(waiter)
+
+
+class FairAsyncPool(AsyncAdaptedQueuePool):
+    """SQLAlchemy's asyncio queue pool, its waiters served first come, first served."""
+
+    _queue_class: Any = FairQueue
