@@ -151,24 +151,27 @@ async def cancel(
     *, session: AsyncSession, case_id: str, kind: str | Collection[str] | None = None
 ) -> int:
     """Cancel a case's pending reminders (all, or of one ``kind`` or several); returns how many."""
-    kinds = [kind] if isinstance(kind, str) else None if kind is None else list(kind)
-    statement = _cancel_statement(by_kind=kinds is not None)
+    kinds = [kind] if isinstance(kind, str) else [] if kind is None else list(kind)
     parameters: dict[str, Any] = {"of_case": case_id}
-    if kinds is not None:
-        parameters["kinds"] = kinds
-    result = await session.execute(statement, parameters)
+    parameters.update({f"kind_{n}": name for n, name in enumerate(kinds)})
+    result = await session.execute(_cancel_statement(len(kinds)), parameters)
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 @functools.cache
-def _cancel_statement(*, by_kind: bool) -> Any:
-    """:func:`cancel`'s ``UPDATE``, built once: on the table (no ORM bulk-update machinery),
-    the kinds an expanding ``IN`` (keeping in touch cancels on every press)."""
+def _cancel_statement(kinds: int) -> Any:
+    """:func:`cancel`'s ``UPDATE`` for this many kinds (0: all), built once.
+
+    On the table (no ORM bulk-update machinery), and one parameter per kind rather than an
+    expanding ``IN``, whose SQL is rewritten on every run: keeping in touch cancels on
+    every press.
+    """
     table = _REMINDERS
     statement = update(table).where(table.c.case_id == bindparam("of_case"))
     statement = statement.where(table.c.status == PENDING)
-    if by_kind:
-        statement = statement.where(table.c.kind.in_(bindparam("kinds", expanding=True)))
+    if kinds:
+        chosen = [bindparam(f"kind_{n}", type_=table.c.kind.type) for n in range(kinds)]
+        statement = statement.where(table.c.kind.in_(chosen))
     return statement.values(status=CANCELLED, claimed_by=None, claimed_until=None)
 
 
