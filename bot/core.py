@@ -89,15 +89,18 @@ class Core:
 
     # Flows.
 
-    async def start_flow(self, *, actor: Actor, flow: str) -> FlowView:
-        """Start or resume ``flow`` for the person, if the pack lets them start it."""
+    async def start_flow(self, *, actor: Actor, flow: str, delivery_key: str = "") -> FlowView:
+        """Start or resume ``flow`` for the person, if the pack lets them start it.
+
+        ``delivery_key``: see :meth:`FlowEngine.start` (a repeat raises ``RepeatedDelivery``).
+        """
         if not self.pack.may(f"flow.start.{flow}", actor.identities):
             log.info("refused flow.start.%s for %s", flow, actor.key)
             raise FlowError(
                 "This organisation has not opened this for you here. Please speak to your "
                 "line manager or the communications team."
             )
-        return await self.flows.start(actor=actor, flow=flow)
+        return await self.flows.start(actor=actor, flow=flow, delivery_key=delivery_key)
 
     async def answer_page(
         self,

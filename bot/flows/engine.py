@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.flows.answers import normalise
 from bot.flows.spec import FlowSpec, Page, Step, StepKind, validate
 from bot.model import Actor
+from bot.storage.repos import dedupe
 from bot.storage.repos import files as stored_files
 from bot.storage.repos import sessions as drafts
 
@@ -30,6 +31,10 @@ class FlowError(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+
+class RepeatedDelivery(Exception):
+    """A platform delivered again a message already processed (see ``FlowEngine.start``)."""
 
 
 @dataclass(frozen=True)
@@ -117,8 +122,13 @@ class FlowEngine:
         flow: str,
         prefill: Mapping[str, Any] | None = None,
         case_id: str | None = None,
+        delivery_key: str = "",
     ) -> FlowView:
         """Resume the person's open draft of ``flow``, or start a new one at the first page.
+
+        ``delivery_key`` names the platform's delivery of the message that asked for it. It
+        is recorded in this transaction, so a start that failed leaves no record and its
+        redelivery is processed, and a repeat raises :class:`RepeatedDelivery`.
 
         The new draft is inserted first and the open one read only when the insert clashes
         with it (a person has one open draft of a flow): a new draft, the common case, costs
@@ -129,6 +139,8 @@ class FlowEngine:
         answers = dict(prefill or {})
         first = spec.visible_pages(answers)[0]
         async with self._db.begin() as s:
+            if delivery_key and await dedupe.seen_before(session=s, key=delivery_key):
+                raise RepeatedDelivery(delivery_key)
             try:
                 row = await drafts.create(
                     session=s,

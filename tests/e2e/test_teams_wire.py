@@ -7,10 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 from aiohttp.test_utils import TestServer
 
 from bot.app import create_app
 from bot.config import Settings
+from bot.storage.repos import sessions
 from tests.support.bot_fixtures import BotClient, make_settings
 from tests.support.fake_connector import (
     FakeConnector,
@@ -158,6 +160,30 @@ async def test_bad_card_metadata_gets_a_calm_card_not_a_500(
     assert "expired" in json.dumps(answer)
 
 
+async def test_a_message_whose_draft_failed_to_start_is_processed_when_delivered_again(
+    bot: BotClient, fake_connector: FakeConnector, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The delivery of "report abuse" is recorded in the new draft's transaction: when that
+    fails, nothing records the message as seen, and its redelivery starts the report."""
+    real_create = sessions.create
+    failures: list[str] = []
+
+    async def create_failing_once(**kwargs: Any) -> Any:
+        if not failures:
+            failures.append(kwargs["flow"])
+            raise RuntimeError("the database went away")
+        return await real_create(**kwargs)
+
+    monkeypatch.setattr(sessions, "create", create_failing_once)
+    activity = message_activity("report abuse", service_url=fake_connector.service_url)
+    await bot.teams(activity)  # the turn fails; the person is told something went wrong
+    [sorry] = fake_connector.to_conversation("a:personal-chat")
+    assert failures and "went wrong" in json.dumps(sorry.activity)
+    assert (await bot.teams(activity)).status in (200, 201)
+    [_, page] = fake_connector.to_conversation("a:personal-chat")
+    assert "Report abusive contact" in json.dumps(page.card), "the report's first page"
+
+
 async def test_a_repeated_activity_is_processed_once(
     bot: BotClient, fake_connector: FakeConnector
 ) -> None:
@@ -166,8 +192,12 @@ async def test_a_repeated_activity_is_processed_once(
     assert (await bot.teams(activity)).status in (200, 201)
     replies = len(fake_connector.to_conversation("a:personal-chat"))
     again = await bot.teams(activity)
-    assert again.status == 200
+    assert again.status in (200, 201)
     assert len(fake_connector.to_conversation("a:personal-chat")) == replies, "no second reply"
+    home = message_activity("help", service_url=fake_connector.service_url, id="help-1")
+    assert (await bot.teams(home)).status in (200, 201)
+    assert (await bot.teams(home)).status in (200, 201)
+    assert len(fake_connector.to_conversation("a:personal-chat")) == replies + 1, "help once"
 
     data = submit_data(await start_report(bot, fake_connector))
     press_twice = card_action_activity(data, service_url=fake_connector.service_url)

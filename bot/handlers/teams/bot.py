@@ -24,7 +24,7 @@ from bot.actions import ActionCodecError, ActionName, ActionRef
 from bot.cards import Card, Text
 from bot.core import ABUSE_REPORT, BUSINESS_CASE, Core
 from bot.flows.cards import page_card, parse_metadata, saved_card
-from bot.flows.engine import FlowDone, FlowError, FlowView
+from bot.flows.engine import FlowDone, FlowError, FlowView, RepeatedDelivery
 from bot.handlers.teams import parse
 from bot.handlers.teams.adaptive import render
 from bot.handlers.teams.files import ChatFiles, TeamsFileFetcher, chat_files, connector_token
@@ -95,13 +95,29 @@ class StaffSafetyBot(TeamsActivityHandler):
         self._core = core
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
+        """A message: evidence, a command that starts a flow, admin, replies, or home.
+
+        A message delivered again is answered once. One that starts a flow records its
+        delivery in the draft's own transaction (so a start that failed is processed when
+        it comes again); any other is checked first.
+        """
         activity = turn_context.activity
         actor, text = parse.actor_of(activity), parse.command_text(activity)
         files = chat_files(activity.attachments) if parse.is_personal(activity) else None
-        if files is not None and files.uploads:
+        attached = files is not None and files.uploads
+        starts = None if attached else COMMAND_FLOWS.get(text)
+        key = parse.delivery_key(activity)
+        if starts is None and key and await self._core.seen_before(key):
+            log.info("ignored a repeated Teams message %s", key)
+            return
+        if files is not None and attached:
             card = await self._attach(turn_context, actor, files)
-        elif text in COMMAND_FLOWS:
-            card = await self._flow_card(actor, COMMAND_FLOWS[text])
+        elif starts is not None:
+            try:
+                card = await self._flow_card(actor, starts, delivery_key=key)
+            except RepeatedDelivery:
+                log.info("ignored a repeated Teams message %s", key)
+                return
         elif text.startswith("bind ") or text.startswith("unbind "):
             message = await self._core.admin_command(
                 actor=actor, text=text, conversation=parse.conversation_of(activity)
@@ -276,9 +292,10 @@ class StaffSafetyBot(TeamsActivityHandler):
             return _page(result)
         return self._core.done_card(result)
 
-    async def _flow_card(self, actor: Any, flow: str) -> Card:
+    async def _flow_card(self, actor: Any, flow: str, *, delivery_key: str = "") -> Card:
         try:
-            return _page(await self._core.start_flow(actor=actor, flow=flow))
+            view = await self._core.start_flow(actor=actor, flow=flow, delivery_key=delivery_key)
+            return _page(view)
         except FlowError as error:
             return Card(title="Sorry", elements=(Text(error.message),))
 

@@ -45,9 +45,10 @@ def mount(
     used to make the bot call elsewhere or to pose as someone else.
 
     An activity the Bot Framework delivers again (the same id in the same conversation) is
-    acknowledged and not processed twice: ``seen_before`` records its key in the database. A
-    card press is the exception: the bot records its key in the press's own transaction, so
-    a press that failed is processed when it comes again.
+    acknowledged and not processed twice: ``seen_before`` records its key in the database.
+    Messages and card presses are checked by the bot instead, which records the key of one
+    that changes something (a press, a draft started) in that change's own transaction, so
+    one that failed is processed when it comes again.
     """
 
     async def messages(request: web.Request) -> web.Response:
@@ -63,8 +64,9 @@ def mount(
             log.info("Teams request refused: %s (%s)", type(error).__name__, str(error)[:160])
             return web.json_response({"error": "unauthorized"}, status=401)
         key = parse.delivery_key(activity)
-        # A card press records its key in its own transaction (StaffSafetyBot), not here.
-        if key and not _card_action(activity) and await seen_before(key):
+        # Messages and card presses are checked in the bot, in their own transaction where
+        # they have one (StaffSafetyBot); everything else here.
+        if key and not _checked_by_the_bot(activity) and await seen_before(key):
             log.info("ignored a repeated Teams activity %s (%s)", activity.id, activity.type)
             return _repeat_response(activity)
         response = await adapter.process_activity(authenticated, activity, bot.on_turn)
@@ -78,7 +80,9 @@ def mount(
     app.router.add_post("/api/messages", messages)
 
 
-def _card_action(activity: Activity) -> bool:
+def _checked_by_the_bot(activity: Activity) -> bool:
+    if activity.type == "message":
+        return True
     return activity.type == "invoke" and activity.name == parse.CARD_ACTION
 
 
