@@ -116,3 +116,16 @@ async def test_the_submitters_conversation_reads_the_same_from_a_timeline_in_han
         # Only a timeline that starts at the submission stands in for reading it.
         partial = await notify.owner_conversation(session, case, full[1:])
     assert read == in_hand == partial == chat
+
+
+async def test_an_appended_event_is_returned_as_it_reads_back(
+    make_case: MakeCase, sessions: Sessions
+) -> None:
+    """append() builds its row from what it wrote (only the id comes back from the INSERT):
+    it must equal the row read back, its aware times and detail included."""
+    case = await make_case()
+    async with sessions() as session, session.begin():
+        first = await _append(session, case.id, "submitted", to_state="new")
+        second = await _append(session, case.id, "acknowledged", from_state="new", to_state="a")
+    async with sessions() as session:
+        assert await events.timeline(session=session, case_id=case.id) == [first, second]

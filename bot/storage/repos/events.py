@@ -86,7 +86,7 @@ def event_hash(
 # Built once, plain Core: the values are given when they run (every press appends).
 _EVENTS = cast(sa.Table, CaseEvent.__table__)
 _CASES = cast(sa.Table, Case.__table__)
-_APPEND = sa.insert(_EVENTS).returning(*_EVENTS.c)
+_APPEND = sa.insert(_EVENTS).returning(_EVENTS.c.id)
 _HEAD = (
     select(_CASES.c.chain_seq, _CASES.c.chain_hash)
     .where(_CASES.c.id == sa.bindparam("case_id"))
@@ -144,10 +144,11 @@ async def append(
     }
     fields["prev_hash"] = prev_hash
     fields["hash"] = event_hash(**fields)
-    row = (await session.execute(_APPEND, fields)).one()
+    # Only the new id comes back: the rest is what was just written (nothing to re-read).
+    event_id = (await session.execute(_APPEND, fields)).scalar_one()
     # Not an update of the timeline: the case row's pointer to its end moves on.
-    await session.execute(_MOVE_HEAD, {"case_id": case_id, "seq": seq, "hash": row.hash})
-    return to_row(EventRow, row)
+    await session.execute(_MOVE_HEAD, {"case_id": case_id, "seq": seq, "hash": fields["hash"]})
+    return EventRow(id=event_id, **fields)
 
 
 async def timeline(
