@@ -86,7 +86,7 @@ def results(
     document["servers"] = {name: server_figures(o) for name, o in outcomes.items()}
     document["register_detail"] = {"lookup": asdict(lookup), "export": asdict(exported)}
     document["targets"] = evaluate(document)
-    document["limits"] = limits(document["targets"])
+    document["limits"] = limits(document)
     return document
 
 

@@ -46,74 +46,81 @@ LIMITS = {
         "Counted is modals opened per second (views.open on the fake), not acks. The floor "
         "(ceilings.slash_vs_bolt) shows the target is within reach on this machine for a "
         "handler that checks the signature and calls views.open and does nothing else: "
-        "about 0.15 ms of CPU a command (servers.floor_slash.cpu_ms_each); bolt's ack-only "
-        "peer is bound by bolt's 10 ms ack polling, not by CPU. The bot spends about 1.3 ms "
-        "(servers.bot_slash.cpu_ms_each). Measured parts: the new draft's transaction (the "
-        "open draft looked up through its partial index, the new one inserted, the commit), "
-        "about 0.38 ms alone, most of it SQLAlchemy's asyncio execution around about 0.1 ms "
-        "of SQLite; the Slack layer (our signature and envelope checks, bolt's dispatch, "
-        "which checks the signature again and builds each listener's arguments, the modal "
-        "rendered and held to Block Kit's limits, slack-sdk's call), about 0.3 ms; aiohttp "
-        "serving the request and making the call, much of it socket writes; the access log "
-        "line, about 0.05 ms. 0.8x the peer is about 2,200 modals a second: under 0.45 ms "
-        "each with the fake Slack and wrk on the other core, about the draft's transaction "
-        "alone. Getting there would mean taking SQLAlchemy and bolt out of the command's "
-        "path, or not storing the draft that lets a person resume days later. " + BACKLOG
+        "{cpu[floor_slash]} ms of CPU a command in this run (servers.floor_slash); bolt's "
+        "ack-only peer is bound by bolt's 10 ms ack polling, not by CPU. The bot spent "
+        "{cpu[bot_slash]} ms (servers.bot_slash.cpu_ms_each). Measured parts: the new "
+        "draft's transaction (one INSERT that skips a clash with the person's open draft, "
+        "which is read only then; the commit), about 0.33 ms alone, most of it SQLAlchemy's "
+        "asyncio session and statement machinery around well under 0.1 ms of SQLite; the "
+        "Slack layer (our signature and envelope checks, bolt's dispatch, which checks the "
+        "signature again and builds each listener's arguments, the modal rendered and held "
+        "to Block Kit's limits, slack-sdk's call), about 0.3 ms; aiohttp serving the "
+        "request and making the call, much of it socket writes; the access log line, about "
+        "0.05 ms. 0.8x the peer is about 2,200 modals a second: under 0.45 ms each with the "
+        "fake Slack and wrk on the other core, about the draft's transaction alone. Getting "
+        "there would mean taking SQLAlchemy and bolt out of the command's path, or not "
+        "storing the draft that lets a person resume days later. " + BACKLOG
     ),
     "p99_ms.slash": _acks_follow_the_work(
         "commands",
-        "about 900 commands a second, about 1.05 ms of CPU each against the 1.3 ms now "
-        "(see ratios.slash_vs_bolt); bolt's 10 ms ack polling adds its share on top",
+        "about 900 commands a second, about 1.05 ms of CPU each against {cpu[bot_slash]} "
+        "ms in this run (see ratios.slash_vs_bolt); bolt's 10 ms ack polling adds its share "
+        "on top",
     ),
     "ratios.press_vs_bolt": (
         "Counted is card updates sent (chat.update) per second; acks are answered/s. The "
         "floor (ceilings.press_vs_bolt) shows 0.5x is within reach for a handler that does "
-        "one sqlite3 write transaction (case, timeline, outbox) and one chat.update: about "
-        "0.25 ms of CPU a press (servers.floor_press.cpu_ms_each). The bot spends about "
-        "4.5 ms (servers.bot_press.cpu_ms_each): the repeat-press check (one small "
-        "transaction); the press's transaction of 15 statements (the case; the pack's "
-        "roles checked; the versioned update, which returns the case; the timeline append "
-        "and its hash chain's head; the timeline read for the card; the count of other "
-        "reports naming the same senders; the bound channels; the card update and the "
-        "reporter's notice queued; the keeping-in-touch reminders cancelled and set again), "
-        "about 2 ms measured alone; and the delivery of its two messages through the "
-        "outbox (the claim, the plan, the card rendered as Block Kit and checked, the HTTP "
-        "calls, the sent marks), about 1 ms each. Most of it is SQLAlchemy's per-statement "
-        "machinery around SQLite work of microseconds. 0.5x the peer is about 1,400 presses "
-        "a second, about 0.7 ms each with the fake and wrk on the machine too: a third of "
-        "the press's own transaction. Acks outrun the card updates during the burst and the "
-        "delivery loop catches up after it (seen_drain_s). " + BACKLOG
+        "one sqlite3 write transaction (case, timeline, outbox) and one chat.update: "
+        "{cpu[floor_press]} ms of CPU a press in this run (servers.floor_press). The bot "
+        "spent {cpu[bot_press]} ms (servers.bot_press.cpu_ms_each): the press's "
+        "transaction of 13 statements (the press's delivery key recorded, so a repeat is "
+        "caught and a failed press is not; the case; the pack's roles checked; the "
+        "versioned update, which returns the case; the timeline append and its hash "
+        "chain's head; the timeline read for the card; the count of other reports naming "
+        "the same senders; the bound channels; the card update and the reporter's notice "
+        "queued; the keeping-in-touch reminders cancelled and set again), about 1.5 ms "
+        "measured alone, every statement built once; and the delivery of its two messages "
+        "through the outbox (the claim, the plan, the card rendered as Block Kit and "
+        "checked, the HTTP calls, the sent marks), about 1 ms each. Most of it is "
+        "SQLAlchemy's per-statement machinery around SQLite work of microseconds. 0.5x the "
+        "peer is about 1,400 presses a second, about 0.7 ms each with the fake and wrk on "
+        "the machine too: half of the press's own transaction. Acks outrun the card "
+        "updates during the burst and the delivery loop catches up after it "
+        "(seen_drain_s). " + BACKLOG
     ),
     "p99_ms.press": (
-        "A press is acked before any database work (the repeat-press check runs after the "
-        "ack). "
+        "A press is acked before any database work (its repeat check is part of the "
+        "press's transaction, after the ack). "
         + _acks_follow_the_work(
             "presses",
             "about 400 presses acknowledged a second, under 2.5 ms of CPU each including "
-            "their delivery (see ratios.press_vs_bolt)",
+            "their delivery, against {cpu[bot_press]} ms in this run (see "
+            "ratios.press_vs_bolt)",
         )
     ),
     "ratios.teams_message_vs_cloudadapter": (
         "The floor (ceilings.teams_message_vs_cloudadapter) shows 10x is within reach for a "
-        "handler that decodes the activity and posts one reply: about 0.15 ms of CPU a "
-        "message. The bot spends about 1.7 ms (servers.bot_teams_message.cpu_ms_each) "
-        "against the stock adapter's 6.2 ms for a no-op turn: botbuilder's own turn, which "
-        "the bot keeps (CloudAdapter's process_activity, TurnContext, the ActivityHandler's "
+        "handler that decodes the activity and posts one reply: {cpu[floor_teams_message]} "
+        "ms of CPU a message in this run. The bot spent {cpu[bot_teams_message]} ms "
+        "(servers.bot_teams_message.cpu_ms_each) against the stock adapter's "
+        "{cpu[cloudadapter_message]} ms for a no-op turn: botbuilder's own turn, which the "
+        "bot keeps (CloudAdapter's process_activity, TurnContext, the ActivityHandler's "
         "dispatch; the activity is read and written as msrest does, from a plan made once "
-        "per model); the repeated-delivery check and the new draft, two SQLAlchemy "
-        "transactions of about 0.25 and 0.38 ms; the reply's HTTP call and the card. Ten "
-        "times the stock adapter is about 1,600 messages a second, about 0.6 ms each: the "
-        "two transactions alone."
+        "per model); the new draft's transaction, which also records the message's "
+        "delivery key (about 0.35 ms); the reply's HTTP call and the card. Ten times the "
+        "stock adapter is a tenth of its CPU a message: less than the draft's transaction "
+        "and botbuilder's turn together."
     ),
     "ratios.teams_press_vs_cloudadapter": (
-        "About 4.7 ms of CPU a press (servers.bot_teams_press.cpu_ms_each) against the "
-        "peer's 6.5 ms: the press's transaction (about 2 ms measured alone, see "
-        "ratios.press_vs_bolt), which runs inside the request because the card in the "
-        "invoke response must show the new state; the repeated-delivery check; and the "
-        "delivery of the press's messages (the Slack channel's card, the reporter's notice) "
-        "through the outbox. Ten times the peer is about 1,550 presses a second, about "
-        "0.65 ms each: a third of the press's transaction. (There is no floor for it: a "
-        "card press's least work depends on what the card must show.)"
+        "{cpu[bot_teams_press]} ms of CPU a press in this run "
+        "(servers.bot_teams_press.cpu_ms_each) against the peer's {cpu[cloudadapter_invoke]} "
+        "ms: the press's transaction (about 1.5 ms measured alone, its repeat check "
+        "included, see ratios.press_vs_bolt), which runs inside the request because the "
+        "card in the invoke response must show the new state; and the delivery of the "
+        "press's messages (the Slack channel's card, the reporter's notice) through the "
+        "outbox. Ten times the peer is a tenth of its CPU a press: less than the press's "
+        "transaction alone. (There is no floor for it: a card press's least work depends "
+        "on what the card must show.)"
     ),
     "register.lookup_p99_ms": (
         "earlier_reports joins every report naming any of the case's senders and sorts "
@@ -150,6 +157,18 @@ def evaluate(document: Mapping[str, Any]) -> list[dict[str, Any]]:
     return found
 
 
-def limits(evaluated: list[dict[str, Any]]) -> dict[str, str]:
-    """What limits each target missed."""
-    return {t["key"]: LIMITS[t["key"]] for t in evaluated if not t["met"] and t["key"] in LIMITS}
+def limits(document: Mapping[str, Any]) -> dict[str, str]:
+    """What limits each target the document's run missed, citing that run's CPU figures."""
+    cpu = _CpuEach({name: s.get("cpu_ms_each") for name, s in document.get("servers", {}).items()})
+    return {
+        t["key"]: LIMITS[t["key"]].format(cpu=cpu)
+        for t in document["targets"]
+        if not t["met"] and t["key"] in LIMITS
+    }
+
+
+class _CpuEach(dict[str, Any]):
+    """Servers' CPU ms per request; "?" for a server this run did not drive."""
+
+    def __missing__(self, name: str) -> str:
+        return "?"

@@ -138,3 +138,18 @@ def test_the_ceilings_are_the_floors_ratios(
     assert ceilings["slash_vs_bolt"] == pytest.approx(slash, rel=0.01)
     lines = request.config.stash.setdefault(FIGURES, [])
     lines += [f"ceiling {key}: {value}" for key, value in ceilings.items()]
+
+
+@pytest.mark.bench
+def test_each_missed_target_is_explained_with_the_runs_own_figures(
+    results: dict[str, Any],
+) -> None:
+    """The limits cite this run's CPU per request, not figures copied from an older run."""
+    missed = {t["key"] for t in results["targets"] if not t["met"]}
+    explained = set(results["limits"])
+    assert explained <= missed
+    for key, text in results["limits"].items():
+        assert "{" not in text and "? ms" not in text, (key, text)  # every server was driven
+    cpu = str(results["servers"]["bot_press"]["cpu_ms_each"])
+    if "ratios.press_vs_bolt" in explained:
+        assert f"spent {cpu} ms" in results["limits"]["ratios.press_vs_bolt"]
