@@ -25,7 +25,7 @@ from bot.cases.service import CaseOpened, open_case
 from bot.cases.triage import PressOutcome, Triage
 from bot.evidence import Fetch, take_in
 from bot.flows import abuse_report, business_case
-from bot.flows.engine import Draft, FlowDone, FlowEngine, FlowError, FlowView
+from bot.flows.engine import Draft, FlowDone, FlowEngine, FlowError, FlowView, RepeatedDelivery
 from bot.flows.spec import StepKind
 from bot.model import Actor, ConversationRef, FileUpload
 from bot.policy import PolicyPack
@@ -96,6 +96,8 @@ class Core:
         """
         if not self.pack.may(f"flow.start.{flow}", actor.identities):
             log.info("refused flow.start.%s for %s", flow, actor.key)
+            if delivery_key and await self.seen_before(delivery_key):
+                raise RepeatedDelivery(delivery_key)  # refused once already: say it once
             raise FlowError(
                 "This organisation has not opened this for you here. Please speak to your "
                 "line manager or the communications team."

@@ -33,7 +33,7 @@ from bot.cases.lifecycle import ACTION_EVENTS, CaseEvent, CaseKind, IllegalTrans
 from bot.cases.routing import reach
 from bot.cases.service import CaseOpened
 from bot.cases.triage import REPEATED, PressOutcome, is_repeat
-from bot.flows.engine import FlowEngine, FlowError
+from bot.flows.engine import FlowEngine, FlowError, RepeatedDelivery
 from bot.model import Actor, ConversationRef
 from bot.policy import PolicyPack
 from bot.reminders import plans
@@ -233,10 +233,13 @@ class Board:
         """A press on a support request, a board card or an applicant's notice.
 
         A repeated delivery of a press (``delivery_key``) returns ``REPEATED`` (see triage).
+        The key is recorded in the transaction that makes the press's change: the decision's
+        own, or for "edit and resubmit" the new draft's (``FlowEngine.start``).
         """
         event = ACTION_EVENTS.get(ref.name)
+        resubmitting = event is CaseEvent.RESUBMIT
         async with self._db.begin() as s:
-            if await is_repeat(s, delivery_key):
+            if not resubmitting and await is_repeat(s, delivery_key):
                 return REPEATED
             case = await cases.get(session=s, case_id=ref.subject_id)
             if case is None:
@@ -256,8 +259,23 @@ class Board:
                 return PressOutcome(details=full_case_card(self._pack, case))
             if ref.version != case.version:
                 return await self._stale(s, case)
-        if event is CaseEvent.RESUBMIT:
-            return await self._edit(actor, case)
+            if not resubmitting:
+                return await self._decide(s, case, event, actor, ref, inputs)
+        try:
+            return await self._edit(actor, case, delivery_key)
+        except RepeatedDelivery:
+            return REPEATED
+
+    async def _decide(
+        self,
+        s: AsyncSession,
+        case: CaseRow,
+        event: CaseEvent,
+        actor: Actor,
+        ref: ActionRef,
+        inputs: dict[str, Any] | None,
+    ) -> PressOutcome:
+        """A decision: its form first if it has one, errors on the field, else applied."""
         if event in FORMS:
             if inputs is None:
                 return PressOutcome(form=decision_form(self._pack, event, case, ref.encode()))
@@ -267,8 +285,7 @@ class Board:
                     errors=errors,
                     form=decision_form(self._pack, event, case, ref.encode(), errors, inputs),
                 )
-        async with self._db.begin() as s:
-            return await self._apply(s, case, event, actor, inputs or {})
+        return await self._apply(s, case, event, actor, inputs or {})
 
     async def _checked(self, s: AsyncSession, case: CaseRow, actor: Actor) -> PressOutcome:
         """The owner's weekly "checked" press (seed 002 Section D), logged on the timeline."""
@@ -289,11 +306,15 @@ class Board:
             ),
         )
 
-    async def _edit(self, actor: Actor, case: CaseRow) -> PressOutcome:
+    async def _edit(self, actor: Actor, case: CaseRow, delivery_key: str) -> PressOutcome:
         if case.state not in ("changes_requested", "not_supported"):
             return PressOutcome(message="This business case cannot be changed now.")
         view = await self._flows.start(
-            actor=actor, flow="business_case", prefill=case.data, case_id=case.id
+            actor=actor,
+            flow="business_case",
+            prefill=case.data,
+            case_id=case.id,
+            delivery_key=delivery_key,
         )
         if view.draft.case_id != case.id:
             return PressOutcome(

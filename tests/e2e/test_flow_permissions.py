@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from bot.storage.tables import FlowSession
 from tests.support.bot_fixtures import pack_with_roles, serve_bot, slack_settings
+from tests.support.fake_connector import FakeConnector, message_activity
 from tests.support.fake_slack import FakeSlack
 from tests.support.slack_signing import slash_command_body
 
@@ -46,3 +47,17 @@ async def test_a_flow_kept_to_a_role_is_refused_to_others_and_logged(
         assert report.status == 200, "the other flow is still open to everyone"
         [*_, abuse] = await fake_slack.wait_for("views.open", 3)
         assert "has not opened this for you" not in json.dumps(abuse.json_arg("view"))
+
+
+async def test_a_refused_start_delivered_again_on_teams_is_answered_once(
+    sqlite_url: str, fake_slack: FakeSlack, fake_connector: FakeConnector, tmp_path: Path
+) -> None:
+    """A refusal changes nothing, so its delivery is recorded on its own: the Bot Framework's
+    redelivery of the message does not tell the person twice."""
+    settings = slack_settings(sqlite_url, fake_slack, tmp_path)
+    async with serve_bot(settings, comms_only_pack()) as bot:
+        activity = message_activity("social case", service_url=fake_connector.service_url)
+        for _ in range(2):
+            assert (await bot.teams(activity)).status in (200, 201)
+    [refusal] = fake_connector.to_conversation("a:personal-chat")
+    assert "has not opened this for you" in json.dumps(refusal.card)

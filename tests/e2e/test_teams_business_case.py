@@ -48,7 +48,7 @@ from tests.e2e.teams_support import (
 )
 from tests.renderers.support import teams_shows
 from tests.support.bot_fixtures import BotClient
-from tests.support.fake_connector import FakeConnector
+from tests.support.fake_connector import FakeConnector, card_action_activity
 
 PACK = load_default_pack()
 POLICY = PACK.business_case
@@ -282,6 +282,61 @@ async def decide(
     form = await press_on_board(wire, BOARD_MEMBER, card, title)
     assert "comments" in input_ids(form), f"{title} asks for comments"
     return await wire.submit_form(BOARD_MEMBER, form, conversation=BOARD_CHANNEL, **values)
+
+
+def press_activity(wire: TeamsWire, user: TeamsUser, data: dict[str, Any]) -> dict[str, Any]:
+    """A press as the Bot Framework delivers it; delivered again, it is the same activity."""
+    return wire._activity(user, card_action_activity(data, service_url=wire.connector.service_url))
+
+
+async def deliver(wire: TeamsWire, activity: dict[str, Any]) -> dict[str, Any]:
+    answer: dict[str, Any] = await (await wire.bot.teams(activity)).json()
+    return answer
+
+
+async def test_a_decision_that_failed_is_made_when_delivered_again_and_only_once(
+    bot: BotClient, wire: TeamsWire, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A business-case press records its delivery in the transaction that makes its change:
+    a press that failed left no record, so the redelivery makes it, and a repeat of one that
+    worked is answered "Already received." and changes nothing."""
+    await bind_channels(wire)
+    await submit_case(wire)
+    request = await support_request(wire)
+    real_append = events.append
+    failures: list[str] = []
+
+    async def append_failing_once(**kwargs: Any) -> Any:
+        if kwargs.get("event") == "support" and not failures:
+            failures.append(kwargs["event"])
+            raise RuntimeError("the database went away mid-press")
+        return await real_append(**kwargs)
+
+    monkeypatch.setattr(events, "append", append_failing_once)
+    press = press_activity(wire, LINE_MANAGER, button(request, SUPPORT))
+    failed = await deliver(wire, press)
+    assert failures and "nothing was changed" in shows(failed["value"])
+    assert (await the_case(bot)).state == "awaiting_support"
+    done = await deliver(wire, press)
+    assert "With the board" in shows(done["value"])
+    repeat = await deliver(wire, press)
+    assert repeat["value"] == "Already received."
+    case = await the_case(bot)
+    assert case.state == "under_review"
+    assert await timeline(bot, case.id) == ["submitted", "support"]
+
+
+async def test_edit_and_resubmit_delivered_twice_opens_one_draft(
+    bot: BotClient, wire: TeamsWire
+) -> None:
+    """ "Edit and resubmit" changes nothing on the case: its change is the new draft, whose
+    transaction records the press's delivery."""
+    _, _, notice = await changes_requested(bot, wire)
+    press = press_activity(wire, APPLICANT, button(notice, "Edit and resubmit"))
+    first = await deliver(wire, press)
+    assert input_ids(first["value"]) == POINTS, "the prefilled first page"
+    again = await deliver(wire, press)
+    assert again["value"] == "Already received."
 
 
 async def test_a_press_by_someone_not_on_the_board_is_refused_politely(
