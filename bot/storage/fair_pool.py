@@ -9,15 +9,21 @@ again and again: a median of 0.12 s and a p99 of 1.3 to 4.7 s, with 3.4 s spent 
 inside the press for the connection.
 
 Here a connection that comes back goes straight to the first waiter, and whoever asks
-while anyone is waiting queues behind them: first come, first served. A waiter that
-gives up (its timeout, or its task cancelled) after a connection was handed to it passes
-the connection on, so none is lost.
+while anyone is waiting queues behind them: first come, first served. A waiter whose task
+is cancelled after a connection was handed to it gives the connection back through the
+pool (to the next waiter, or closed if it was an extra one with no room left), and one
+whose timeout runs out just as a connection reached it keeps it, so none is lost.
+
+It relies on SQLAlchemy 2.1's pool internals (``QueuePool._queue_class``,
+``AsyncAdaptedQueue``), hence the pinned minor version in ``pyproject.toml``; the tests
+in ``tests/storage/test_fair_pool.py`` fail if they change.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from sqlalchemy.pool import AsyncAdaptedQueuePool
@@ -33,6 +39,9 @@ class FairQueue(AsyncAdaptedQueue[T]):
     def __init__(self, maxsize: int = 0, use_lifo: bool = False) -> None:
         super().__init__(maxsize, use_lifo)
         self._waiters: deque[asyncio.Future[T]] = deque()
+        # How a waiter that gave up returns what it was handed: the pool's own return
+        # (FairAsyncPool), which also closes a connection the full queue has no room for.
+        self.give_back: Callable[[T], None] = self.put_nowait
 
     def put_nowait(self, item: T) -> None:
         """Give ``item`` to the longest waiter, or keep it for the next to ask."""
@@ -68,16 +77,19 @@ class FairQueue(AsyncAdaptedQueue[T]):
         try:
             return await_(_wait(waiter, within=timeout))
         except TimeoutError as error:
-            self._pass_on(waiter)
+            if waiter.done() and not waiter.cancelled():
+                return waiter.result()  # handed over as time ran out: in time after all
+            waiter.cancel()
             raise Empty() from error
         except BaseException:
             self._pass_on(waiter)
             raise
 
     def _pass_on(self, waiter: asyncio.Future[T]) -> None:
-        """The waiter gave up: hand on what it was given meanwhile, or leave the line."""
+        """The waiter was cancelled: give back what it was handed meanwhile, or leave the
+        line."""
         if waiter.done() and not waiter.cancelled():
-            self.put_nowait(waiter.result())
+            self.give_back(waiter.result())
         else:
             waiter.cancel()
 
@@ -93,3 +105,9 @@ class FairAsyncPool(AsyncAdaptedQueuePool):
     """SQLAlchemy's asyncio queue pool, its waiters served first come, first served."""
 
     _queue_class: Any = FairQueue
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # A connection a cancelled waiter was handed goes back as any returned one does:
+        # to the next waiter, into the queue, or (queue full: an overflow one) closed.
+        self._pool.give_back = self._do_return_conn  # type: ignore[attr-defined]
