@@ -14,8 +14,9 @@ replicas at once:
   ``pg_advisory_lock``: a statement blocked there holds a snapshot, a concurrent index
   build waits for every older snapshot to go, and the lock is held by the very connection
   building the index. PostgreSQL breaks that deadlock by failing one side: the waiting
-  replica's start-up, or the build, which leaves an INVALID index behind (see 0005). The
-  test of four upgrades started together (``tests/scaleout/test_races.py``) deadlocks so.
+  replica's start-up, or the build, which leaves an INVALID index behind (see 0005). With a
+  blocking ``pg_advisory_lock`` the test of four upgrades started together
+  (``tests/scaleout/test_races.py``) would deadlock so.
 """
 
 from __future__ import annotations

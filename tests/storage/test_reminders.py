@@ -110,7 +110,9 @@ async def test_cancel_by_case_and_kind(make_case: MakeCase, sessions: Sessions) 
             case_id=other.id,
         )
         await reminders.schedule(session=session, kind="misc", due_at=NOW, dedupe_key="misc")
+        assert await reminders.cancel(session=session, case_id=case.id, kind=()) == 0, "none"
         assert await reminders.cancel(session=session, case_id=case.id, kind="unacknowledged") == 1
+        assert await reminders.cancel(session=session, case_id=case.id, kind=["misc"]) == 0
         assert await reminders.cancel(session=session, case_id=case.id) == 1
         assert await reminders.cancel(session=session, case_id=case.id) == 0
         assert await reminders.cancel_key(session=session, dedupe_key="misc")

@@ -35,7 +35,6 @@ from bot.replies import replies_card
 log = logging.getLogger(__name__)
 
 CARD_TYPE = "application/vnd.microsoft.card.adaptive"
-MESSAGE_TYPE = "application/vnd.microsoft.activity.message"
 ERROR_TYPE = "application/vnd.microsoft.error"
 FILE_HINT = "In Teams, attach the files to your next message in this chat."
 COMMAND_FLOWS = {
@@ -396,5 +395,4 @@ class _AlreadyReceived(Exception):
 
 def _already_received() -> InvokeResponse:
     """The answer to a press delivered again: the first delivery already did the work."""
-    body = {"statusCode": int(HTTPStatus.OK), "type": MESSAGE_TYPE, "value": "Already received."}
-    return InvokeResponse(status=int(HTTPStatus.OK), body=body)
+    return InvokeResponse(status=int(HTTPStatus.OK), body=dict(parse.ALREADY_RECEIVED))

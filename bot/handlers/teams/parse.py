@@ -16,6 +16,12 @@ from bot.flows.spec import typed
 from bot.model import Actor, ConversationRef, Platform
 
 CARD_ACTION = "adaptiveCard/action"  # the invoke of an Action.Execute press
+# What an invoke delivered again is answered: the first delivery already did the work.
+ALREADY_RECEIVED = {
+    "statusCode": 200,
+    "type": "application/vnd.microsoft.activity.message",
+    "value": "Already received.",
+}
 
 _MENTION = re.compile(r"<at>.*?</at>", re.IGNORECASE | re.DOTALL)
 _SPACES = re.compile(r"\s+")

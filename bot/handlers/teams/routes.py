@@ -89,12 +89,7 @@ def _checked_by_the_bot(activity: Activity) -> bool:
 def _repeat_response(activity: Activity) -> web.Response:
     """An invoke must still be answered; the first delivery already did the work."""
     if activity.type == "invoke":
-        note = {
-            "statusCode": 200,
-            "type": "application/vnd.microsoft.activity.message",
-            "value": "Already received.",
-        }
-        return web.json_response(note, status=200)
+        return web.json_response(parse.ALREADY_RECEIVED, status=200)
     return web.Response(status=200)
 
 

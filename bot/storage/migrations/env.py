@@ -46,8 +46,9 @@ def _run(connection: Connection) -> None:
     with context.begin_transaction():
         context.run_migrations()
     if not handed_a_transaction and connection.in_transaction():
-        # After an autocommit block Alembic owns no transaction: the version stamp written
-        # after it began one of its own (autobegin), which nobody else would commit.
+        # Whatever Alembic left open (the read of the current revision when there is
+        # nothing to migrate, or what follows an autocommit block) is committed here: the
+        # caller gets its connection back outside a transaction, nothing written uncommitted.
         connection.commit()
 
 

@@ -1,8 +1,11 @@
 """Processed-event keys, so a retried delivery is handled once.
 
-Slack retries an Events API delivery it thinks failed (same ``event_id``), and any replica
-may receive the retry. Recording the key with ``INSERT … ON CONFLICT DO NOTHING`` is
-race-safe: of two concurrent inserts, the database lets exactly one through.
+Slack retries an Events API delivery it thinks failed (same ``event_id``), a proxy may
+resend a press, the Bot Framework may deliver an activity again, and any replica may
+receive the repeat. Recording the key with ``INSERT … ON CONFLICT DO NOTHING`` is
+race-safe: of two concurrent inserts, the database lets exactly one through. Where the
+delivery changes something (a press, a draft started), the key is recorded in that change's
+own transaction, so a delivery whose change failed left no record and is processed again.
 """
 
 from __future__ import annotations

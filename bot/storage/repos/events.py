@@ -139,7 +139,7 @@ async def append(
         "event": event,
         "from_state": from_state,
         "to_state": to_state,
-        "detail": detail or {},
+        "detail": dict(detail or {}),  # the caller's dict stays the caller's
         "internal": internal,
     }
     fields["prev_hash"] = prev_hash

@@ -152,6 +152,8 @@ async def cancel(
 ) -> int:
     """Cancel a case's pending reminders (all, or of one ``kind`` or several); returns how many."""
     kinds = [kind] if isinstance(kind, str) else [] if kind is None else list(kind)
+    if kind is not None and not kinds:
+        return 0  # none of no kinds (an empty list must not mean "all")
     parameters: dict[str, Any] = {"of_case": case_id}
     parameters.update({f"kind_{n}": name for n, name in enumerate(kinds)})
     result = await session.execute(_cancel_statement(len(kinds)), parameters)
