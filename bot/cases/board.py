@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.actions import ActionName, ActionRef
-from bot.cards import Button, Card, Text, TextInput
+from bot.cards import Card, Text
 from bot.cases import notify
 from bot.cases.board_cards import (
     BOARD,
@@ -29,6 +29,7 @@ from bot.cases.board_cards import (
     full_case_card,
     support_card,
 )
+from bot.cases.decisions import FORMS, check_decision, decision_form
 from bot.cases.lifecycle import ACTION_EVENTS, CaseEvent, CaseKind, IllegalTransition, apply
 from bot.cases.routing import reach
 from bot.cases.service import CaseOpened
@@ -58,10 +59,7 @@ BOARD_ACTIONS = frozenset(
         ActionName.PRESENCE_CHECKED,
     }
 )
-FORMS = {CaseEvent.DECLINE_SUPPORT, CaseEvent.APPROVE, CaseEvent.REJECT, CaseEvent.REQUEST_CHANGES}
 TELL_APPLICANT = FORMS
-COMMENTS_LIMIT = 3000
-NAME_OR_URL_LIMIT = 500
 
 
 def case_roles(case: CaseRow, actor: Actor) -> set[str]:
@@ -75,78 +73,6 @@ def case_roles(case: CaseRow, actor: Actor) -> set[str]:
     if same_platform and actor.user_id in (case.data.get("line_manager") or []):
         roles.add("case_supporter")
     return roles
-
-
-def decision_form(
-    pack: PolicyPack,
-    event: CaseEvent,
-    case: CaseRow,
-    submit_value: str,
-    errors: dict[str, str] | None = None,
-    values: dict[str, Any] | None = None,
-) -> Card:
-    """The form a decision asks for: comments (a reason), and on approval the site's name."""
-    errors, values = errors or {}, values or {}
-    label = {CaseEvent.DECLINE_SUPPORT: "Why do you not support it?"}.get(
-        event, pack.business_case.comments_label
-    )
-    fields: list[TextInput] = [
-        TextInput(
-            id="comments",
-            label=label,
-            multiline=True,
-            required=event is not CaseEvent.APPROVE,
-            max_length=COMMENTS_LIMIT,
-            initial=str(values.get("comments") or ""),
-            error=errors.get("comments"),
-        )
-    ]
-    if event is CaseEvent.APPROVE:
-        fields.append(
-            TextInput(
-                id="name_or_url",
-                label="Name or web address of the new presence",
-                max_length=NAME_OR_URL_LIMIT,
-                initial=str(values.get("name_or_url") or ""),
-                hint="As it will appear on the register of approved sites.",
-                error=errors.get("name_or_url"),
-            )
-        )
-    title = {
-        CaseEvent.DECLINE_SUPPORT: "Do not support",
-        CaseEvent.APPROVE: "Approve",
-        CaseEvent.REJECT: "Reject",
-        CaseEvent.REQUEST_CHANGES: "Request changes",
-    }[event]
-    return Card(
-        title=f"{title} {case.reference}",
-        elements=tuple(fields),
-        submit=Button(title, submit_value, "primary"),
-        metadata=submit_value,
-        fallback=f"{title} {case.reference}",
-    )
-
-
-def check_decision(event: CaseEvent, values: dict[str, Any]) -> dict[str, str]:
-    """Errors by field for a decision form."""
-    errors = {
-        field: "Please answer with text."
-        for field in ("comments", "name_or_url")
-        if values.get(field) is not None and not isinstance(values[field], str)
-    }
-    if errors:
-        return errors
-    comments = str(values.get("comments") or "").strip()
-    if event is not CaseEvent.APPROVE and not comments:
-        errors["comments"] = "Please give your reasons: the applicant will see them."
-    if len(comments) > COMMENTS_LIMIT:
-        errors["comments"] = f"Please keep this to {COMMENTS_LIMIT:,} characters."
-    name = str(values.get("name_or_url") or "").strip()
-    if event is CaseEvent.APPROVE and not name:
-        errors["name_or_url"] = "Please give the name or web address for the register."
-    if len(name) > NAME_OR_URL_LIMIT:
-        errors["name_or_url"] = f"Please keep this to {NAME_OR_URL_LIMIT:,} characters."
-    return errors
 
 
 class Board:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from bot.cases import forms
-from bot.cases.board import NAME_OR_URL_LIMIT, check_decision
+from bot.cases.decisions import NAME_OR_URL_LIMIT, check_decision
 from bot.cases.lifecycle import CaseEvent
 from bot.policy import load_default_pack
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.handlers.slack import listeners
+from bot.handlers.slack import backlog, listeners
 from bot.storage.repos import cases
 from bot.storage.tables import FlowSession
 from tests.support.bot_fixtures import BotClient, pack_with_roles, serve_bot, slack_settings
@@ -24,7 +24,7 @@ async def drafts_of(bot: BotClient) -> set[str]:
 async def test_past_the_opening_limit_a_command_is_answered_busy_and_starts_nothing(
     sqlite_url: str, fake_slack: FakeSlack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(listeners, "ROOM_WAIT_SECONDS", 0.2)
+    monkeypatch.setattr(backlog, "ROOM_WAIT_SECONDS", 0.2)
     monkeypatch.setattr(listeners, "OPENING_LIMIT", 0)  # every modal "could not open in time"
     settings = slack_settings(sqlite_url, fake_slack, tmp_path)
     async with serve_bot(settings, pack_with_roles()) as bot:
@@ -54,7 +54,7 @@ async def test_past_the_pressing_limit_a_press_is_turned_away_and_the_person_tol
     from tests.e2e.test_slack_triage import submitted_report
     from tests.support.slack_signing import press_body
 
-    monkeypatch.setattr(listeners, "ROOM_WAIT_SECONDS", 0.2)
+    monkeypatch.setattr(backlog, "ROOM_WAIT_SECONDS", 0.2)
     monkeypatch.setattr(listeners, "PRESSING_LIMIT", 0)  # every press "could not be recorded"
     settings = slack_settings(sqlite_url, fake_slack, tmp_path)
     pack = pack_with_roles(triage_manager=["slack:U0MANAGER"], admin=["slack:U0ADMIN"])

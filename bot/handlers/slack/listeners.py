@@ -8,7 +8,6 @@ puts a message on the wrong field; ``update`` shows the next page.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import logging
 from typing import Any
@@ -21,6 +20,7 @@ from bot.cards import Card, Text
 from bot.core import ABUSE_REPORT, BUSINESS_CASE, Core
 from bot.flows.cards import page_card, parse_metadata, saved_card
 from bot.flows.engine import FlowError, FlowView
+from bot.handlers.slack.backlog import Backlog
 from bot.handlers.slack.blockkit import render_errors, render_message, render_modal
 from bot.handlers.slack.blockkit_text import escape_mrkdwn
 from bot.handlers.slack.files import SlackFileFetcher
@@ -52,35 +52,6 @@ BUSY_PRESS = (
     "Sorry, that press was not recorded: a lot is happening right now. "
     "Please press the button again in a minute."
 )
-
-
-# How long a request may wait for room before its ack, leaving time in Slack's 3 seconds.
-ROOM_WAIT_SECONDS = 1.5
-
-
-class Backlog:
-    """Room for work of one kind, at most ``limit`` at once.
-
-    A request waits for room *before* it is acknowledged, so a burst slows the acks down
-    (the platform's clients wait) instead of piling up acknowledged work that then times
-    out unseen. Only when no room comes within ``ROOM_WAIT_SECONDS`` is the person told.
-    """
-
-    def __init__(self, limit: int) -> None:
-        self._room = asyncio.Semaphore(limit)
-
-    async def enter(self) -> bool:
-        """Take a place; False when none came in time (nothing taken)."""
-        if not self._room.locked():  # room now: take it without wait_for's task and timer
-            return await self._room.acquire()
-        try:
-            await asyncio.wait_for(self._room.acquire(), ROOM_WAIT_SECONDS)
-        except TimeoutError:
-            return False
-        return True
-
-    def leave(self) -> None:
-        self._room.release()
 
 
 START_ACTIONS = {
