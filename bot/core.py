@@ -25,9 +25,9 @@ from bot.cases.service import CaseOpened, open_case
 from bot.cases.triage import PressOutcome, Triage
 from bot.evidence import Fetch, take_in
 from bot.flows import abuse_report, business_case
-from bot.flows.engine import Draft, FlowDone, FlowEngine, FlowError, FlowView, RepeatedDelivery
+from bot.flows.engine import Draft, FlowDone, FlowEngine, FlowError, FlowView
 from bot.flows.spec import StepKind
-from bot.model import Actor, ConversationRef, FileUpload
+from bot.model import Actor, ConversationRef, FileUpload, RepeatedDelivery
 from bot.policy import PolicyPack
 from bot.storage.files import FileStore
 from bot.storage.repos import cards as bindings
@@ -276,15 +276,14 @@ class Core:
         """A press on a case card (or the submit of the form it asked for).
 
         ``delivery_key`` is the platform's name for this delivery of the press; it is
-        recorded with the press, and a repeat comes back with ``repeated`` set, having
-        changed nothing.
+        recorded with the press, and a repeat raises ``RepeatedDelivery``, having changed
+        nothing.
         """
         service = self.board if ref.name in BOARD_ACTIONS else self.triage
         outcome = await service.press(
             actor=actor, ref=ref, inputs=inputs, delivery_key=delivery_key
         )
-        if not outcome.repeated:
-            self.on_queued()
+        self.on_queued()
         return outcome
 
     # Home and admin.

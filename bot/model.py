@@ -144,3 +144,12 @@ class ActionIn:
     inputs: dict[str, Any] = field(default_factory=dict)
     message: MessageRef | None = None
     files: tuple[FileUpload, ...] = ()
+
+
+class RepeatedDelivery(Exception):
+    """A platform delivered again a press or message already processed.
+
+    Raised where the delivery's key is recorded with the change it makes (see
+    ``bot.storage.repos.dedupe.record_delivery``): the first delivery made the change, so
+    this one changes nothing and the person is not answered twice.
+    """

@@ -33,12 +33,12 @@ from bot.cases.decisions import FORMS, check_decision, decision_form
 from bot.cases.lifecycle import ACTION_EVENTS, CaseEvent, CaseKind, IllegalTransition, apply
 from bot.cases.routing import reach
 from bot.cases.service import CaseOpened
-from bot.cases.triage import REPEATED, PressOutcome, is_repeat
-from bot.flows.engine import FlowEngine, FlowError, RepeatedDelivery
+from bot.cases.triage import PressOutcome
+from bot.flows.engine import FlowEngine, FlowError
 from bot.model import Actor, ConversationRef
 from bot.policy import PolicyPack
 from bot.reminders import plans
-from bot.storage.repos import cases, events, presences
+from bot.storage.repos import cases, dedupe, events, presences
 from bot.storage.repos.cases import CaseRow
 
 log = logging.getLogger(__name__)
@@ -158,15 +158,15 @@ class Board:
     ) -> PressOutcome:
         """A press on a support request, a board card or an applicant's notice.
 
-        A repeated delivery of a press (``delivery_key``) returns ``REPEATED`` (see triage).
-        The key is recorded in the transaction that makes the press's change: the decision's
+        A repeated delivery of a press (``delivery_key``) raises ``RepeatedDelivery``. The
+        key is recorded in the transaction that makes the press's change: the decision's
         own, or for "edit and resubmit" the new draft's (``FlowEngine.start``).
         """
         event = ACTION_EVENTS.get(ref.name)
         resubmitting = event is CaseEvent.RESUBMIT
         async with self._db.begin() as s:
-            if not resubmitting and await is_repeat(s, delivery_key):
-                return REPEATED
+            if not resubmitting:
+                await dedupe.record_delivery(session=s, key=delivery_key)
             case = await cases.get(session=s, case_id=ref.subject_id)
             if case is None:
                 return PressOutcome(message="This business case could not be found.")
@@ -187,10 +187,7 @@ class Board:
                 return await self._stale(s, case)
             if not resubmitting:
                 return await self._decide(s, case, event, actor, ref, inputs)
-        try:
-            return await self._edit(actor, case, delivery_key)
-        except RepeatedDelivery:
-            return REPEATED
+        return await self._edit(actor, case, delivery_key)
 
     async def _decide(
         self,

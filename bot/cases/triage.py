@@ -52,20 +52,6 @@ class PressOutcome:
     replace: bool = False
     message: str | None = None
     errors: dict[str, str] = field(default_factory=dict)
-    repeated: bool = False
-
-
-REPEATED = PressOutcome(repeated=True)
-
-
-async def is_repeat(session: AsyncSession, delivery_key: str) -> bool:
-    """Record the platform's delivery key of a press; True when it was processed before.
-
-    It is written in the press's own transaction, so a press that fails leaves no record
-    and the platform's redelivery of it is processed (nothing lost), and it costs no
-    transaction of its own.
-    """
-    return bool(delivery_key) and await dedupe.seen_before(session=session, key=delivery_key)
 
 
 def case_roles(case: CaseRow, actor: Actor) -> set[str]:
@@ -153,13 +139,13 @@ class Triage:
     ) -> PressOutcome:
         """Handle one press (or one form submit) on a triage card.
 
-        ``delivery_key`` names this delivery of the press (see :func:`is_repeat`); a repeat
-        of one already processed changes nothing and returns :data:`REPEATED`.
+        ``delivery_key`` names this delivery of the press. It is recorded in the press's
+        own transaction (``dedupe.record_delivery``): a press that fails leaves no record
+        and its redelivery is processed; a repeat raises ``RepeatedDelivery``.
         """
         event = ACTION_EVENTS.get(ref.name)
         async with self._db.begin() as s:
-            if await is_repeat(s, delivery_key):
-                return REPEATED
+            await dedupe.record_delivery(session=s, key=delivery_key)
             case = await cases.get(session=s, case_id=ref.subject_id)
             if case is None or case.kind != CaseKind.ABUSE_REPORT.value:
                 return PressOutcome(message="This report could not be found.")

@@ -33,10 +33,6 @@ class FlowError(Exception):
         self.message = message
 
 
-class RepeatedDelivery(Exception):
-    """A platform delivered again a message already processed (see ``FlowEngine.start``)."""
-
-
 @dataclass(frozen=True)
 class Draft:
     """A person's saved progress through a flow."""
@@ -139,8 +135,7 @@ class FlowEngine:
         answers = dict(prefill or {})
         first = spec.visible_pages(answers)[0]
         async with self._db.begin() as s:
-            if delivery_key and await dedupe.seen_before(session=s, key=delivery_key):
-                raise RepeatedDelivery(delivery_key)
+            await dedupe.record_delivery(session=s, key=delivery_key)
             try:
                 row = await drafts.create(
                     session=s,

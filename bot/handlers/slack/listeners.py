@@ -33,6 +33,7 @@ from bot.handlers.slack.state import (
     form_values,
     uploads,
 )
+from bot.model import RepeatedDelivery
 from bot.replies import replies_card
 
 log = logging.getLogger(__name__)
@@ -238,8 +239,9 @@ class SlackListeners:
         delivery_key: str,
     ) -> None:
         """A case card button: its form, its details, an edit, or why not; refresh in place."""
-        outcome = await self._core.press(actor=actor, ref=ref, delivery_key=delivery_key)
-        if outcome.repeated:
+        try:
+            outcome = await self._core.press(actor=actor, ref=ref, delivery_key=delivery_key)
+        except RepeatedDelivery:
             log.info("ignored a repeated Slack press %s", delivery_key)
             return
         modal = outcome.form or outcome.details

@@ -24,12 +24,12 @@ from bot.actions import ActionCodecError, ActionName, ActionRef
 from bot.cards import Card, Text
 from bot.core import ABUSE_REPORT, BUSINESS_CASE, Core
 from bot.flows.cards import page_card, parse_metadata, saved_card
-from bot.flows.engine import FlowDone, FlowError, FlowView, RepeatedDelivery
+from bot.flows.engine import FlowDone, FlowError, FlowView
 from bot.handlers.teams import parse
 from bot.handlers.teams.adaptive import render
 from bot.handlers.teams.files import ChatFiles, TeamsFileFetcher, chat_files, connector_token
 from bot.handlers.teams.serialize import invoke_json
-from bot.model import Actor, ConversationRef
+from bot.model import Actor, ConversationRef, RepeatedDelivery
 from bot.replies import replies_card
 
 log = logging.getLogger(__name__)
@@ -161,7 +161,7 @@ class StaffSafetyBot(TeamsActivityHandler):
             return _error_response(HTTPStatus.BAD_REQUEST, "BadRequest", "Malformed card action")
         try:
             response = await super().on_invoke_activity(turn_context)
-        except _AlreadyReceived as repeat:
+        except RepeatedDelivery as repeat:
             log.info("ignored a repeated Teams card press %s", repeat)
             return _already_received()
         if response is None or response.status == HTTPStatus.NOT_IMPLEMENTED:
@@ -186,26 +186,29 @@ class StaffSafetyBot(TeamsActivityHandler):
                 Card(title="Staff Safety", elements=(Text("That button is no longer in use."),))
             )
         activity = turn_context.activity
-        card = await self._answer(ref, parse.actor_of(activity), data, activity)
-        if card is None:
-            raise _AlreadyReceived(parse.delivery_key(activity))
-        return _card_response(card)
+        return _card_response(await self._answer(ref, parse.actor_of(activity), data, activity))
 
     async def _answer(
         self, ref: ActionRef, actor: Actor, data: dict[str, Any], activity: Any
-    ) -> Card | None:
-        """The card a press is answered with; None if this delivery was processed before.
+    ) -> Card:
+        """The card a press is answered with.
 
         A press on a case card records its delivery in the press's own transaction (so a
         press that failed is processed when it comes again); any other press beforehand.
+
+        Raises:
+            RepeatedDelivery: this delivery was processed before (answered in
+                ``on_invoke_activity``: an adaptive card response cannot carry its message).
         """
         key = parse.delivery_key(activity)
         try:
             if ref.name.on_a_case:
                 return await self._case(ref, actor, data, delivery_key=key)
             if key and await self._core.seen_before(key):
-                return None
+                raise RepeatedDelivery(key)
             return await self._route(ref, actor, data, parse.conversation_of(activity))
+        except RepeatedDelivery:
+            raise
         except FlowError as error:
             return Card(title="Sorry", elements=(Text(error.message),))
         except ValueError:
@@ -259,11 +262,8 @@ class StaffSafetyBot(TeamsActivityHandler):
 
     async def _case(
         self, ref: ActionRef, actor: Any, data: dict[str, Any], *, delivery_key: str
-    ) -> Card | None:
-        """A case card press: its form, the details, an edit, or the refreshed card.
-
-        None when this delivery of the press was processed before.
-        """
+    ) -> Card:
+        """A case card press: its form, the details, an edit, or the refreshed card."""
         inputs = {k: v for k, v in data.items() if k not in RESERVED_KEYS}
         outcome = await self._core.press(
             actor=actor,
@@ -271,8 +271,6 @@ class StaffSafetyBot(TeamsActivityHandler):
             inputs=inputs if "metadata" in data else None,
             delivery_key=delivery_key,
         )
-        if outcome.repeated:
-            return None
         if outcome.flow is not None:  # "Edit and resubmit": the submitted case, prefilled
             return _page(outcome.flow)
         card = outcome.form or outcome.details or outcome.card
@@ -383,14 +381,6 @@ def _card_response(card: Card) -> AdaptiveCardInvokeResponse:
     return AdaptiveCardInvokeResponse(
         status_code=int(HTTPStatus.OK), type=CARD_TYPE, value=render(card)
     )
-
-
-class _AlreadyReceived(Exception):
-    """A card press delivered again; answered in ``on_invoke_activity``.
-
-    An ``AdaptiveCardInvokeResponse`` cannot carry the plain message this answer is (msrest
-    types its value as an object), so it leaves ``on_adaptive_card_invoke`` this way.
-    """
 
 
 def _already_received() -> InvokeResponse:

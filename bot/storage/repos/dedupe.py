@@ -17,9 +17,23 @@ from typing import Any
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.model import RepeatedDelivery
 from bot.storage.repos._common import dialect_insert, dialect_of
 from bot.storage.tables import ProcessedEvent
 from bot.storage.types import utcnow
+
+
+async def record_delivery(*, session: AsyncSession, key: str) -> None:
+    """Record a delivery's ``key`` in the caller's transaction, the one making its change.
+
+    A delivery whose change fails is rolled back with it, so it leaves no record and its
+    redelivery is processed. "" records nothing.
+
+    Raises:
+        RepeatedDelivery: the key was recorded before (that delivery made the change).
+    """
+    if key and await seen_before(session=session, key=key):
+        raise RepeatedDelivery(key)
 
 
 async def seen_before(*, session: AsyncSession, key: str) -> bool:
