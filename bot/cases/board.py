@@ -118,13 +118,14 @@ class Board:
             state = apply(CaseKind.BUSINESS_CASE, case.state, CaseEvent.RESUBMIT)
         except IllegalTransition:
             raise FlowError("This business case cannot be changed now.") from None
-        if not await cases.update(
+        fresh = await cases.changed(
             session=session,
             case_id=case.id,
             state=state,
             expected_version=case.version,
             data=answers,
-        ):
+        )
+        if fresh is None:
             raise FlowError("This business case was changed meanwhile. Please try again.")
         await cases.add_version(
             session=session, case_id=case.id, data=answers, created_by=actor.key
@@ -138,8 +139,6 @@ class Board:
             from_state=case.state,
             to_state=state,
         )
-        fresh = await cases.get(session=session, case_id=case.id)
-        assert fresh is not None
         if state == "under_review":
             await self._queue_board_cards(session, fresh)
         else:
@@ -253,9 +252,10 @@ class Board:
             state = apply(CaseKind.BUSINESS_CASE, case.state, event)
         except IllegalTransition:
             return PressOutcome(message="That cannot be done to this business case now.")
-        if not await cases.update(
+        fresh = await cases.changed(
             session=s, case_id=case.id, expected_version=case.version, state=state
-        ):
+        )
+        if fresh is None:
             return await self._stale(s, case)
         detail = {k: str(v).strip() for k, v in inputs.items() if str(v or "").strip()}
         if event is CaseEvent.SUPPORT:
@@ -270,8 +270,6 @@ class Board:
             to_state=state,
             detail=detail,
         )
-        fresh = await cases.get(session=s, case_id=case.id)
-        assert fresh is not None
         if event is CaseEvent.APPROVE:
             await self._register(s, fresh, actor, detail["name_or_url"])
         if event in (CaseEvent.SUPPORT, CaseEvent.DECLINE_SUPPORT):

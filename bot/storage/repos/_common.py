@@ -73,6 +73,20 @@ def dialect_insert(dialect: str, model: type[Any]) -> PostgresInsert | SQLiteIns
     return pg_insert(table) if dialect == "postgresql" else sqlite_insert(table)
 
 
+def set_from_parameters(table: Table, columns: Sequence[str]) -> dict[str, Any]:
+    """``SET`` values for ``columns``, each bound as ``new_<column>`` with the column's type.
+
+    For an UPDATE built once and run with :func:`new_values`. (A bound name may not be a
+    column's own in an UPDATE's ``SET``, hence the prefix.)
+    """
+    return {name: bindparam(f"new_{name}", type_=table.c[name].type) for name in columns}
+
+
+def new_values(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The parameters :func:`set_from_parameters` binds, for these column values."""
+    return {f"new_{name}": value for name, value in values.items()}
+
+
 def upsert(
     session: AsyncSession,
     model: type[Any],

@@ -105,11 +105,8 @@ async def list_posted(
     *, session: AsyncSession, case_id: str, purpose: str | None = None
 ) -> list[PostedCardRow]:
     """The cards posted for a case, optionally only those of one purpose, oldest first."""
-    statement = select(PostedCard).where(PostedCard.case_id == case_id)
-    if purpose is not None:
-        statement = statement.where(PostedCard.purpose == purpose)
-    rows = await session.scalars(fresh(statement.order_by(PostedCard.id)))
-    return [to_row(PostedCardRow, row) for row in rows]
+    posted = await posted_for(session=session, case_ids=[case_id])
+    return [card for card in posted if purpose is None or card.purpose == purpose]
 
 
 async def posted_for(*, session: AsyncSession, case_ids: Iterable[str]) -> list[PostedCardRow]:

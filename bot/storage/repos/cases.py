@@ -21,7 +21,14 @@ from sqlalchemy import update as sql_update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.model import Actor
-from bot.storage.repos._common import fresh, new_id, to_row, upsert
+from bot.storage.repos._common import (
+    fresh,
+    new_id,
+    new_values,
+    set_from_parameters,
+    to_row,
+    upsert,
+)
 from bot.storage.tables import Case, CaseVersion, ReferenceCounter
 from bot.storage.types import utcnow
 
@@ -170,7 +177,7 @@ async def changed(
         values["assignee"] = assignee.to_json() if assignee else None
         values["assignee_key"] = assignee.key if assignee else None
     statement = _change_statement(tuple(sorted(values)))
-    parameters = {f"new_{name}": value for name, value in values.items()}
+    parameters = new_values(values)
     parameters.update(case_id=case_id, expected_version=expected_version, now=utcnow())
     row = (await session.execute(statement, parameters)).first()
     return to_row(CaseRow, row) if row else None
@@ -191,7 +198,7 @@ def _change_statement(columns: tuple[str, ...]) -> Any:
         )
         .values(
             {
-                **{name: bindparam(f"new_{name}", type_=_CASES.c[name].type) for name in columns},
+                **set_from_parameters(_CASES, columns),
                 "version": _CASES.c.version + 1,
                 "updated_at": bindparam("now", type_=_CASES.c.updated_at.type),
             }

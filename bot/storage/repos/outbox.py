@@ -28,7 +28,14 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.storage.repos import _common
-from bot.storage.repos._common import dialect_insert, dialect_of, fresh, to_row
+from bot.storage.repos._common import (
+    dialect_insert,
+    dialect_of,
+    fresh,
+    new_values,
+    set_from_parameters,
+    to_row,
+)
 from bot.storage.tables import OutboxMessage
 from bot.storage.types import utcnow
 
@@ -223,7 +230,7 @@ async def mark_all_sent(*, session: AsyncSession, sent: Sequence[tuple[int, str 
         return
     now = utcnow()
     values = {"status": SENT, "sent_at": now, "last_error": None}
-    parameters = {f"new_{name}": value for name, value in values.items()}
+    parameters = new_values(values)
     statement = _finish_statement(tuple(sorted([*values, "message_id"])))
     await session.execute(
         statement,
@@ -251,8 +258,7 @@ async def mark_dead(*, session: AsyncSession, outbox_id: int, error: str) -> boo
 
 async def _finish(session: AsyncSession, outbox_id: int, **values: Any) -> bool:
     statement = _finish_statement(tuple(sorted(values)))
-    parameters = {f"new_{name}": value for name, value in values.items()}
-    result = await session.execute(statement, {"row_id": outbox_id, **parameters})
+    result = await session.execute(statement, {"row_id": outbox_id, **new_values(values)})
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
@@ -263,11 +269,10 @@ def _finish_statement(columns: tuple[str, ...]) -> Any:
     Built once for each set of columns a finish sets; the values are given when it runs.
     """
     table = _OUTBOX
-    new = {name: bindparam(f"new_{name}", type_=table.c[name].type) for name in columns}
     return (
         update(table)
         .where(table.c.id == bindparam("row_id"), table.c.status == PENDING)
-        .values(**new, claimed_by=None, claimed_until=None)
+        .values(**set_from_parameters(table, columns), claimed_by=None, claimed_until=None)
     )
 
 

@@ -25,6 +25,15 @@ _COUNT_OTHERS = select(func.count(_HASHES.c.case_id.distinct())).where(
     _HASHES.c.digest.in_(_MINE.scalar_subquery()),
     _HASHES.c.case_id != bindparam("case_id"),
 )
+_CASES = cast(Table, Case.__table__)
+# The reports themselves, oldest first: what the details card and the register list.
+_EARLIER = (
+    select(_CASES.c.id, _CASES.c.reference, func.min(_CASES.c.created_at))
+    .join(_HASHES, _HASHES.c.case_id == _CASES.c.id)
+    .where(_HASHES.c.digest.in_(_MINE.scalar_subquery()), _CASES.c.id != bindparam("case_id"))
+    .group_by(_CASES.c.id, _CASES.c.reference)
+    .order_by(func.min(_CASES.c.created_at))
+)
 
 
 @dataclass(frozen=True)
@@ -63,15 +72,7 @@ async def record(*, session: AsyncSession, case_id: str, digests: Iterable[str])
 
 async def earlier_reports(*, session: AsyncSession, case_id: str) -> list[EarlierReport]:
     """Other reports naming any sender this one names, oldest first."""
-    mine = select(SenderHash.digest).where(SenderHash.case_id == case_id)
-    statement = (
-        select(Case.id, Case.reference, func.min(Case.created_at))
-        .join(SenderHash, SenderHash.case_id == Case.id)
-        .where(SenderHash.digest.in_(mine.scalar_subquery()), Case.id != case_id)
-        .group_by(Case.id, Case.reference)
-        .order_by(func.min(Case.created_at))
-    )
-    rows = (await session.execute(statement)).all()
+    rows = (await session.execute(_EARLIER, {"case_id": case_id})).all()
     return [EarlierReport(row[0], row[1], row[2]) for row in rows]
 
 

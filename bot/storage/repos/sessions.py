@@ -17,7 +17,14 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, literal_column, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.storage.repos._common import dialect_insert, dialect_of, new_id, to_row
+from bot.storage.repos._common import (
+    dialect_insert,
+    dialect_of,
+    new_id,
+    new_values,
+    set_from_parameters,
+    to_row,
+)
 from bot.storage.tables import FlowSession
 from bot.storage.types import utcnow
 
@@ -54,9 +61,7 @@ _SAVE = (
         _IS_OPEN,
     )
     .values(
-        step=bindparam("new_step", type_=_TABLE.c.step.type),
-        answers=bindparam("new_answers", type_=_TABLE.c.answers.type),
-        history=bindparam("new_history", type_=_TABLE.c.history.type),
+        **set_from_parameters(_TABLE, ("step", "answers", "history")),
         version=_TABLE.c.version + 1,
         updated_at=bindparam("now", type_=_TABLE.c.updated_at.type),
     )
@@ -184,10 +189,8 @@ async def save(
     parameters = {
         "draft_id": session_id,
         "expected_version": expected_version,
-        "new_step": step,
-        "new_answers": answers,
-        "new_history": history,
         "now": utcnow(),
+        **new_values({"step": step, "answers": answers, "history": history}),
     }
     result = await session.execute(_SAVE, parameters)
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
