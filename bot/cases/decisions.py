@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.cards import Button, Card, TextInput
+from bot.cards import Card, TextInput
+from bot.cases.forms import press_form
 from bot.cases.lifecycle import CaseEvent
 from bot.policy import PolicyPack
 from bot.storage.repos.cases import CaseRow
@@ -60,13 +61,7 @@ def decision_form(
         CaseEvent.REJECT: "Reject",
         CaseEvent.REQUEST_CHANGES: "Request changes",
     }[event]
-    return Card(
-        title=f"{title} {case.reference}",
-        elements=tuple(fields),
-        submit=Button(title, submit_value, "primary"),
-        metadata=submit_value,
-        fallback=f"{title} {case.reference}",
-    )
+    return press_form(title, case.reference, fields, submit_value)
 
 
 def check_decision(event: CaseEvent, values: dict[str, Any]) -> dict[str, str]:

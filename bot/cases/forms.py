@@ -8,6 +8,7 @@ field, with the same rules as the flows, so a bad answer never half-records an a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from bot.cards import Button, Card, ChoiceInput, Element, Input, Option, PeopleInput, TextInput
@@ -91,6 +92,12 @@ def form_card(
         CaseEvent.RECORD_ACTION: "Record action",
         CaseEvent.CLOSE: "Close",
     }[event]
+    return press_form(title, reference, elements, submit_value)
+
+
+def press_form(title: str, reference: str, elements: Sequence[Any], submit_value: str) -> Card:
+    """A form a case-card press asks for: "<title> <reference>", submitted with the press's
+    own value (kept as the card's metadata for the platform's submit)."""
     return Card(
         title=f"{title} {reference}",
         elements=tuple(elements),
