@@ -1,4 +1,4 @@
-"""``python -m bench [--smoke] [--out FILE]``: run the suite and write the results.
+"""``python -m bench [--smoke] [--rounds N] [--out FILE]``: run the suite and write the results.
 
 The full run needs ``wrk`` (``make bench`` installs it from the system packages when it
 may); the smoke run falls back to a small aiohttp client when ``wrk`` is missing, and the
@@ -8,6 +8,7 @@ results' ``driver`` says which drove the load.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -34,6 +35,12 @@ def _parser() -> argparse.ArgumentParser:
         help="drive only these servers (e.g. bot_press) and print their figures, for "
         "profiling; writes no results file",
     )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        metavar="N",
+        help="drive each server N times (default: 3 for the full run, 1 for --smoke)",
+    )
     return parser
 
 
@@ -48,6 +55,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     kind = "wrk" if version is not None else "python"
     config = RunConfig.quick(kind) if options.smoke else RunConfig.full(kind)
+    if options.rounds is not None:
+        if options.rounds < 1:
+            print("--rounds must be at least 1", file=sys.stderr)
+            return 2
+        config = dataclasses.replace(config, rounds=options.rounds)
     driver = (
         f"{version} (-t{WRK_THREADS} -c{config.connections} -d{config.duration}s, bench/replay.lua)"
         if version is not None
@@ -64,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             return 2
         outcomes = suite.drive_servers(config, work, chosen)
-        figures = {name: report.server_figures(o) for name, o in outcomes.items()}
+        figures = {name: report.server_summary(each) for name, each in outcomes.items()}
         print(json.dumps(figures, indent=2))
         return 0
     document = suite.run(config, driver, work, options.cache)

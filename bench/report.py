@@ -11,7 +11,7 @@ import json
 import os
 import platform
 import statistics
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -53,18 +53,23 @@ def machine() -> str:
 def results(
     config: RunConfig,
     driver: str,
-    outcomes: Mapping[str, Outcome],
+    runs: Mapping[str, Sequence[Outcome]],
     lookup: Lookup,
     exported: Export,
 ) -> dict[str, Any]:
-    """The results document: the fixed keys first, then the figures behind them."""
-    bots = [o for name, o in outcomes.items() if name.startswith("bot_")]
+    """The results document: the fixed keys first, then the figures behind them.
+
+    Args:
+        runs: each server's outcomes, one a round, in the same round order for every server.
+    """
+    bots = [o for name, each in runs.items() if name.startswith("bot_") for o in each]
+    by_round = {"ratios": round_ratios(runs, RATIOS), "ceilings": round_ratios(runs, CEILINGS)}
     document: dict[str, Any] = {
         "machine": machine(),
-        "ratios": ratios(outcomes, RATIOS),
+        "ratios": medians(by_round["ratios"], 3),
         "p99_ms": {
-            "slash": round(outcomes["bot_slash"].load.p99_ms, 2),
-            "press": round(outcomes["bot_press"].load.p99_ms, 2),
+            "slash": round(statistics.median(o.load.p99_ms for o in runs["bot_slash"]), 2),
+            "press": round(statistics.median(o.load.p99_ms for o in runs["bot_press"]), 2),
         },
         "register": {
             "lookup_p99_ms": round(lookup.p99_ms, 2),
@@ -74,35 +79,62 @@ def results(
         "idle_rss_mb": round(max(o.extra["idle_rss_mb"] for o in bots), 1),
         "ready_seconds": round(statistics.median(o.extra["ready_seconds"] for o in bots), 3),
     }
-    document["ceilings"] = ratios(outcomes, CEILINGS)
+    document["ceilings"] = medians(by_round["ceilings"], 3)
+    document["rounds"] = by_round
     document["driver"] = driver
     document["run"] = {
         "smoke": config.smoke,
+        "rounds": config.rounds,
         "seconds_per_server": config.duration,
         "connections": config.connections,
         "requests_per_set": config.requests_per_set,
         "register_reports": config.register_rows,
     }
-    document["servers"] = {name: server_figures(o) for name, o in outcomes.items()}
+    document["servers"] = {name: server_summary(each) for name, each in runs.items()}
     document["register_detail"] = {"lookup": asdict(lookup), "export": asdict(exported)}
     document["targets"] = evaluate(document)
     document["limits"] = limits(document)
     return document
 
 
-def ratios(
-    outcomes: Mapping[str, Outcome], pairs: Mapping[str, tuple[str, str]]
-) -> dict[str, float]:
-    """Each ``(server, peer)`` pair's throughput ratio, for the pairs that were both driven.
+def round_ratios(
+    runs: Mapping[str, Sequence[Outcome]], pairs: Mapping[str, tuple[str, str]]
+) -> dict[str, list[float]]:
+    """Each ``(server, peer)`` pair's throughput ratio in each round, for pairs both driven.
 
     Throughput is results seen per second where they come after the answer (Slack), else
-    answers per second (:attr:`Outcome.throughput`).
+    answers per second (:attr:`Outcome.throughput`). A round's ratio compares the two
+    servers' runs of that round, which ran one after the other (:data:`bench.suite.ORDER`).
     """
-    return {
-        key: round(outcomes[server].throughput / outcomes[peer].throughput, 3)
-        for key, (server, peer) in pairs.items()
-        if server in outcomes and peer in outcomes and outcomes[peer].throughput
-    }
+    found: dict[str, list[float]] = {}
+    for key, (server, peer) in pairs.items():
+        if server in runs and peer in runs:
+            pairs_run = zip(runs[server], runs[peer], strict=True)
+            found[key] = [
+                round(ours.throughput / theirs.throughput, 3)
+                for ours, theirs in pairs_run
+                if theirs.throughput
+            ]
+    return {key: each for key, each in found.items() if each}
+
+
+def medians(values: Mapping[str, Sequence[float]], digits: int) -> dict[str, float]:
+    """The median of each list of figures."""
+    return {key: round(statistics.median(each), digits) for key, each in values.items()}
+
+
+def representative(runs: Sequence[Outcome]) -> Outcome:
+    """The run whose throughput is the median of a server's rounds (the lower of two)."""
+    ranked = sorted(runs, key=lambda outcome: outcome.throughput)
+    return ranked[(len(ranked) - 1) // 2]
+
+
+def server_summary(runs: Sequence[Outcome]) -> dict[str, Any]:
+    """A server's figures: those of its median round, and its throughput in every round."""
+    figures = server_figures(representative(runs))
+    if len(runs) > 1:
+        figures["throughput_by_round"] = [round(o.throughput, 1) for o in runs]
+    return figures
 
 
 def server_figures(outcome: Outcome) -> dict[str, Any]:
@@ -143,8 +175,8 @@ def markdown(document: Mapping[str, Any]) -> str:
         "# Benchmark results",
         "",
         f"{document['machine']}. Load: {document['driver']}, {run['connections']} "
-        f"connections, {run['seconds_per_server']} s per server{smoke}. Register: "
-        f"{run['register_reports']:,} reports.",
+        f"connections, {run['seconds_per_server']} s per server in each of {run['rounds']} "
+        f"rounds{smoke}. Register: {run['register_reports']:,} reports.",
         "",
         "| target | goal | measured | met |",
         "|---|---|---|---|",
@@ -152,21 +184,7 @@ def markdown(document: Mapping[str, Any]) -> str:
     for t in document["targets"]:
         met = "yes" if t["met"] else "**no**"
         lines.append(f"| {t['what']} | {t['target']} | {t['measured']:g} | {met} |")
-    if document.get("ceilings"):
-        lines += [
-            "",
-            "Ceilings: the same ratios for the floors, servers that do only the unavoidable "
-            "work of each job (bench/floors.py), measured in the same run: an implementation "
-            "that does the job can come near its floor's ratio on this machine, not above it.",
-            "",
-            "| ratio | goal | bot | floor (ceiling here) |",
-            "|---|---|---|---|",
-        ]
-        goals = {t["key"]: t["target"] for t in document["targets"]}
-        for key, ceiling in document["ceilings"].items():
-            goal = goals.get(f"ratios.{key}", "")
-            bot = document["ratios"].get(key, "")
-            lines.append(f"| {key} | {goal} | {bot} | {ceiling:g} |")
+    lines += ratio_table(document)
     lines += [
         "",
         "| server | answered/s | seen/s | seen drain s | p50 ms | p99 ms | CPU ms each | "
@@ -178,9 +196,40 @@ def markdown(document: Mapping[str, Any]) -> str:
         cells += [s["p50_ms"], s["p99_ms"], s.get("cpu_ms_each", ""), s["non_2xx"]]
         cells += [s.get(k, "") for k in ("acked_never_seen", "errors_logged")]
         lines.append(f"| {name} | {s['requests_per_s']:,} | " + " | ".join(map(str, cells)) + " |")
+    if run["rounds"] > 1:
+        lines += [
+            "",
+            "Each server's figures are from its median round (by throughput); its throughput "
+            "in every round is under `throughput_by_round` in results.json.",
+        ]
     lines += ["", "How each server was set up:", ""]
     lines += [f"* **{name}**: {s['setup']}" for name, s in document["servers"].items()]
     if document["limits"]:
         lines += ["", "What limits the targets missed:", ""]
         lines += [f"* **{key}**: {why}" for key, why in document["limits"].items()]
     return "\n".join(lines) + "\n"
+
+
+def ratio_table(document: Mapping[str, Any]) -> list[str]:
+    """Each ratio: the goal, the median of the rounds, every round, and its floor's ratio."""
+    rounds = document["rounds"]
+    lines = [
+        "",
+        "Ratios: each round drives a ratio's two servers one after the other; the result is "
+        "the median of the rounds. Ceilings: the same ratios for the floors, servers that do "
+        "only the unavoidable work of each job (bench/floors.py), in the same rounds: an "
+        "implementation that does the job can come near its floor's ratio on this machine, "
+        "not above it.",
+        "",
+        "| ratio | goal | bot (median) | bot in each round | floor (ceiling here) |",
+        "|---|---|---|---|---|",
+    ]
+    goals = {t["key"]: t["target"] for t in document["targets"]}
+    for key, median in document["ratios"].items():
+        each = ", ".join(f"{r:g}" for r in rounds["ratios"][key])
+        ceiling = document["ceilings"].get(key)
+        floor = "" if ceiling is None else f"{ceiling:g}"
+        lines.append(
+            f"| {key} | {goals.get(f'ratios.{key}', '')} | {median:g} | {each} | {floor} |"
+        )
+    return lines

@@ -1,14 +1,17 @@
-"""One run of the suite: seed, start the fakes, drive every server in turn, measure the register.
+"""One run of the suite: seed, start the fakes, drive every server in rounds, measure the register.
 
-The order is the limit, the peers, the floors (the least work each job needs: the ceiling
-any implementation could reach here, :mod:`bench.floors`), then the bot's four scenarios
-(each on a fresh copy of the same seeded database, in a fresh process), then the register.
-Servers run one at a time so each has the machine to itself, apart from the load driver
-and the fakes.
+Each round drives every server once, job by job: the limit, then for each job its peer, the
+bot's scenario and its floor (the least work the job needs: the ceiling any implementation
+could reach here, :mod:`bench.floors`). So each ratio's two servers run one after the other,
+a few seconds apart, and a shared machine that slows down for a minute moves that round's
+ratios, not all of them; the results take the median of the rounds. Each bot run is a fresh
+process on a fresh copy of the same seeded database. Servers run one at a time so each has
+the machine to itself, apart from the load driver and the fakes.
 """
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
@@ -134,21 +137,42 @@ def say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+# Job by job, each peer just before the bot's scenario it is compared with (bench.report).
+ORDER = (
+    "limit_aiohttp",
+    "bolt_command",
+    "bot_slash",
+    "floor_slash",
+    "bolt_action",
+    "bot_press",
+    "floor_press",
+    "cloudadapter_message",
+    "bot_teams_message",
+    "floor_teams_message",
+    "cloudadapter_invoke",
+    "bot_teams_press",
+)
+assert set(ORDER) == SERVER_NAMES, "every server has its place in a round"
+
+
 def drive_servers(
     config: RunConfig, work: Path, only: Collection[str] | None = None
-) -> dict[str, Outcome]:
+) -> dict[str, list[Outcome]]:
     """Start the fakes, seed the press database, and drive every server (or ``only`` those).
 
     Args:
-        config: sizes and durations.
+        config: sizes, durations and rounds.
         work: a directory for this run's databases, request sets and logs.
         only: the names of the servers to drive; all of them when None.
+
+    Returns:
+        Each server's outcomes, one a round, in round order.
     """
     work.mkdir(parents=True, exist_ok=True)
     slack_port, connector_port = free_port(), free_port()
     arguments = ["-m", "bench.fakes", "--slack-port", str(slack_port)]
     arguments += ["--connector-port", str(connector_port)]
-    outcomes: dict[str, Outcome] = {}
+    outcomes: dict[str, list[Outcome]] = {}
     with running("fakes", arguments, port=connector_port, log=work / "fakes.log", health="/stats"):
         fakes = Fakes(slack_port, connector_port)
         say(f"Seeding {config.requests_per_set:,} reports per press scenario")
@@ -156,22 +180,42 @@ def drive_servers(
         template.unlink(missing_ok=True)
         press = seed.press_database(template, config.requests_per_set, fakes.service_url)
         context = Context(config, work, fakes, press, template, write_pack(work / "pack.yaml"))
-        for name, peer, setup, requests in PEER_RUNS:
-            if only is None or name in only:
+        drives = _drives(context)
+        chosen = [name for name in ORDER if only is None or name in only]
+        for number in range(1, config.rounds + 1):
+            say(f"Round {number} of {config.rounds}")
+            for name in chosen:
                 say(f"Driving {name}")
-                outcomes[name] = run_peer(context, name, peer, setup, requests(context))
-                say(f"  {outcomes[name].load.rps:,.0f} requests/s")
-        for floor in FLOOR_RUNS:
-            if only is None or floor.name in only:
-                say(f"Driving {floor.name}")
-                outcomes[floor.name] = run_floor(context, floor)
-                say(f"  {outcomes[floor.name].throughput:,.0f} per second")
-        for scenario in BOT_SCENARIOS:
-            if only is None or scenario.name in only:
-                say(f"Driving {scenario.name}")
-                outcomes[scenario.name] = run_bot(context, scenario)
-                say(f"  {outcomes[scenario.name].throughput:,.0f} per second")
+                outcome = drives[name]()
+                outcomes.setdefault(name, []).append(outcome)
+                say(f"  {outcome.throughput:,.0f} per second")
     return outcomes
+
+
+def _drives(context: Context) -> dict[str, Callable[[], Outcome]]:
+    """Each server's name, and how to drive it once.
+
+    Request sets are signed when their run starts: Slack's signatures are only good for
+    five minutes, and a full run lasts longer.
+    """
+    drives: dict[str, Callable[[], Outcome]] = {}
+    for name, peer, setup, requests in PEER_RUNS:
+        drives[name] = functools.partial(_run_peer, context, name, peer, setup, requests)
+    for floor in FLOOR_RUNS:
+        drives[floor.name] = functools.partial(run_floor, context, floor)
+    for scenario in BOT_SCENARIOS:
+        drives[scenario.name] = functools.partial(run_bot, context, scenario)
+    return drives
+
+
+def _run_peer(
+    context: Context,
+    name: str,
+    peer: str,
+    setup: str,
+    requests: Callable[[Context], Sequence[payloads.Request]],
+) -> Outcome:
+    return run_peer(context, name, peer, setup, requests(context))
 
 
 def run(config: RunConfig, driver: str, work: Path, cache: Path) -> dict[str, Any]:
