@@ -1,8 +1,8 @@
 """Migrations: idempotent, current afterwards, and matching the models exactly.
 
 And 0005's index of the outbox, built concurrently on PostgreSQL: valid afterwards, never
-blocking an insert while it builds, undone and redone, and rebuilt when a failed build left
-it INVALID.
+blocking an insert while it builds, undone and redone, rebuilt when a failed build left it
+INVALID, and rebuilt when a valid index of its name is not it (other table, columns, kind).
 """
 
 from __future__ import annotations
@@ -106,7 +106,8 @@ async def card_index_columns(url: str) -> list[str | None] | None:
 
 
 async def card_index_on_postgresql(url: str) -> dict[str, Any] | None:
-    """The card index as ``pg_index`` has it (oid, valid, ready, unique), or ``None``."""
+    """The card index as the catalog has it (oid, valid, ready, unique, partial, table,
+    method), or ``None``."""
     engine = create_engine(url)
     try:
         async with engine.connect() as connection:
@@ -114,8 +115,12 @@ async def card_index_on_postgresql(url: str) -> dict[str, Any] | None:
                 await connection.execute(
                     text(
                         "SELECT indexrelid::int8 AS oid, indisvalid AS valid,"
-                        " indisready AS ready, indisunique AS unique"
-                        " FROM pg_index WHERE indexrelid = to_regclass(:name)"
+                        " indisready AS ready, indisunique AS unique,"
+                        " indpred IS NOT NULL AS partial, indrelid::regclass::text AS table,"
+                        " am.amname AS method"
+                        " FROM pg_index JOIN pg_class ON pg_class.oid = indexrelid"
+                        " JOIN pg_am AS am ON am.oid = pg_class.relam"
+                        " WHERE indexrelid = to_regclass(:name)"
                     ),
                     {"name": CARD_INDEX},
                 )
@@ -276,6 +281,67 @@ async def test_upgrade_recovers_from_what_an_interrupted_build_leaves_on_postgre
     assert index is not None
     assert index["valid"] and index["ready"] and not index["unique"]
     assert (index["oid"] != leftover["oid"]) is rebuilt
+    assert await card_index_columns(url) == CARD_COLUMNS
+    engine = create_engine(url)
+    try:
+        assert await migrate.is_current(engine)
+    finally:
+        await engine.dispose()
+
+
+ON_THE_CARD_COLUMNS = f"ON outbox ({', '.join(CARD_COLUMNS)})"
+
+
+@pytest.mark.parametrize(
+    "statements",
+    [
+        [f"CREATE INDEX {CARD_INDEX} ON outbox (case_id, platform)"],
+        [f"CREATE INDEX {CARD_INDEX} ON outbox (platform, card_purpose, case_id)"],
+        [f"CREATE INDEX {CARD_INDEX} ON outbox (case_id, card_purpose, lower(platform))"],
+        [f"CREATE INDEX {CARD_INDEX} {ON_THE_CARD_COLUMNS} INCLUDE (status)"],
+        [f"CREATE UNIQUE INDEX {CARD_INDEX} {ON_THE_CARD_COLUMNS}"],
+        [f"CREATE INDEX {CARD_INDEX} {ON_THE_CARD_COLUMNS} WHERE status = 'pending'"],
+        [f"CREATE INDEX {CARD_INDEX} ON outbox USING brin ({', '.join(CARD_COLUMNS)})"],
+        [
+            "CREATE TABLE elsewhere (case_id text, card_purpose text, platform text)",
+            f"CREATE INDEX {CARD_INDEX} ON elsewhere ({', '.join(CARD_COLUMNS)})",
+        ],
+    ],
+    ids=[
+        "other-columns",
+        "other-order",
+        "an-expression",
+        "an-included-column",
+        "unique",
+        "partial",
+        "not-btree",
+        "other-table",
+    ],
+)
+async def test_upgrade_replaces_a_valid_index_of_that_name_that_is_not_it_on_postgresql(
+    fresh_postgres_url: str, statements: list[str]
+) -> None:
+    """``IF NOT EXISTS`` looks at the name alone: a valid index of that name that is not the
+    card index is dropped and the card index built in its place."""
+    url = fresh_postgres_url
+    await migrate.upgrade(url, "0004")
+    await run_autocommit(url, *statements)
+    leftover = await card_index_on_postgresql(url)
+    assert leftover is not None and leftover["valid"]
+
+    await migrate.upgrade(url)
+
+    index = await card_index_on_postgresql(url)
+    assert index is not None and index["oid"] != leftover["oid"]
+    del index["oid"]
+    assert index == {
+        "valid": True,
+        "ready": True,
+        "unique": False,
+        "partial": False,
+        "table": "outbox",
+        "method": "btree",
+    }
     assert await card_index_columns(url) == CARD_COLUMNS
     engine = create_engine(url)
     try:

@@ -18,9 +18,13 @@ rolled back: it leaves the index behind marked INVALID (``pg_index.indisvalid`` 
 kept up to date on every write yet never used, with the revision still at 0004. So the
 upgrade looks first. An invalid leftover is dropped (``DROP INDEX CONCURRENTLY``, which
 blocks nobody either) and built again; a valid index is kept (``IF NOT EXISTS``): the
-build finished but the version stamp after it was never committed. Running the upgrade
-again is therefore the whole recovery, and nothing else can be building the index at
-the time, as upgrades take turns under an advisory lock (``bot.storage.migrate``).
+build finished but the version stamp after it was never committed. ``IF NOT EXISTS``
+looks at the name alone, so a valid index of that name is kept only if the catalog shows
+it is this one: a plain btree on ``outbox`` over (case_id, card_purpose, platform) in that
+order, not unique, not partial, nothing included. Any other valid index of that name
+(made by hand, say) is dropped concurrently and built again, as an invalid one is. Running
+the upgrade again is therefore the whole recovery, and nothing else can be building the
+index at the time, as upgrades take turns under an advisory lock (``bot.storage.migrate``).
 The downgrade drops the index concurrently too, ``IF EXISTS`` so that it can be re-run.
 
 Revision ID: 0005
@@ -43,6 +47,29 @@ depends_on: str | Sequence[str] | None = None
 INDEX = "ix_outbox_case_id_card_purpose_platform"
 COLUMNS = ["case_id", "card_purpose", "platform"]
 
+# NULL when there is no index of that name; otherwise whether it is valid and exactly this
+# one. Its key columns by name, in order: an expression's position (attnum 0) finds no
+# column and an INCLUDE column is in ``indkey`` too, so either makes the lists differ.
+_IS_THE_VALID_INDEX = text(
+    """
+    SELECT i.indisvalid
+       AND i.indrelid = 'outbox'::regclass
+       AND NOT i.indisunique
+       AND i.indpred IS NULL
+       AND am.amname = 'btree'
+       AND ARRAY(
+             SELECT a.attname::text
+             FROM unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, n)
+             LEFT JOIN pg_attribute AS a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+             ORDER BY k.n
+           ) = CAST(:columns AS text[])
+    FROM pg_index AS i
+    JOIN pg_class AS c ON c.oid = i.indexrelid
+    JOIN pg_am AS am ON am.oid = c.relam
+    WHERE i.indexrelid = to_regclass(:name)
+    """
+)
+
 
 def upgrade() -> None:
     context = op.get_context()
@@ -50,7 +77,7 @@ def upgrade() -> None:
         op.create_index(INDEX, "outbox", COLUMNS)
         return
     with context.autocommit_block():
-        if not context.as_sql and _left_invalid():
+        if not context.as_sql and _left_unusable():
             op.drop_index(INDEX, table_name="outbox", postgresql_concurrently=True, if_exists=True)
         op.create_index(INDEX, "outbox", COLUMNS, postgresql_concurrently=True, if_not_exists=True)
 
@@ -64,10 +91,11 @@ def downgrade() -> None:
         op.drop_index(INDEX, table_name="outbox", postgresql_concurrently=True, if_exists=True)
 
 
-def _left_invalid() -> bool:
-    """True when a failed concurrent build of the index left it behind, INVALID."""
-    invalid = op.get_bind().scalar(
-        text("SELECT NOT indisvalid FROM pg_index WHERE indexrelid = to_regclass(:name)"),
-        {"name": INDEX},
-    )
-    return bool(invalid)
+def _left_unusable() -> bool:
+    """True when there is an index of that name that is INVALID or is not this one.
+
+    A failed concurrent build leaves it INVALID; an index made some other way may be valid
+    yet on another table or other columns. Either way ``IF NOT EXISTS`` would keep it.
+    """
+    usable = op.get_bind().scalar(_IS_THE_VALID_INDEX, {"name": INDEX, "columns": COLUMNS})
+    return usable is False
