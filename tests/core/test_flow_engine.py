@@ -1,14 +1,20 @@
-"""The flow engine on a real SQLite file: pages, validation, branches, back, discard, resume."""
+"""The flow engine on a real SQLite file: pages, validation, branches, back, discard, resume.
+
+And two starts racing, on both backends: on PostgreSQL on connections of their own, the
+loser's insert waiting for the winner's transaction.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import contextlib
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.flows.engine import Draft, FlowDone, FlowEngine, FlowError, FlowView
@@ -17,6 +23,7 @@ from bot.model import Actor, Platform
 from bot.storage.engine import create_engine, session_factory
 from bot.storage.migrate import upgrade
 from bot.storage.repos import sessions
+from tests.support.backends import BACKENDS, database_url
 
 SPEC = FlowSpec(
     name="demo",
@@ -53,6 +60,19 @@ SOMEONE_ELSE = Actor(Platform.SLACK, "U2", "Other")
 @pytest.fixture
 async def db(tmp_path: Path) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
     url = f"sqlite+aiosqlite:///{tmp_path / 'flows.db'}"
+    await upgrade(url)
+    engine = create_engine(url)
+    yield session_factory(engine)
+    await engine.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+async def db_on_each_backend(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """A migrated database on each backend: a SQLite file (one connection, so transactions
+    queue for it) or a fresh PostgreSQL database (a pool of connections)."""
+    url = database_url(request, tmp_path)
     await upgrade(url)
     engine = create_engine(url)
     yield session_factory(engine)
@@ -156,13 +176,66 @@ async def test_resume_after_a_restart(db: async_sessionmaker[AsyncSession]) -> N
 
 
 async def test_a_start_that_loses_a_race_shows_the_draft_that_won(
-    db: async_sessionmaker[AsyncSession],
+    db_on_each_backend: async_sessionmaker[AsyncSession],
 ) -> None:
-    """Two starts at once (a double click, two devices): one draft, the second resumes it."""
+    """Two starts at once (a double click, two devices): one draft, the second resumes it.
+
+    On PostgreSQL the two run on connections of their own, and the winner commits only once
+    the loser's insert waits for it (``ON CONFLICT`` waits for the transaction that holds
+    the clashing row): the loser then skips the clash and reads the draft that won.
+    """
+    db = db_on_each_backend
+    if db.kw["bind"].dialect.name == "postgresql":
+        db = cast(async_sessionmaker[AsyncSession], FirstCommitWaits(db, until=an_insert_waits))
     engine = engine_for(db, Recorder())
     views = await asyncio.gather(*(engine.start(actor=ME, flow="demo") for _ in range(2)))
     assert sorted(view.resumed for view in views) == [False, True]
     assert views[0].draft.id == views[1].draft.id
+    async with db_on_each_backend() as s:
+        drafts = await sessions.list_open(session=s, platform=ME.platform.value, user_id=ME.user_id)
+    assert [draft.id for draft in drafts] == [views[0].draft.id]
+
+
+class FirstCommitWaits:
+    """A session factory whose first transaction to finish waits for ``until`` to be true
+    before it commits; every later one commits at once."""
+
+    def __init__(
+        self, db: async_sessionmaker[AsyncSession], until: Callable[[AsyncSession], Awaitable[bool]]
+    ) -> None:
+        self._db = db
+        self._until = until
+        self._waited = False
+
+    def __call__(self) -> AsyncSession:
+        return self._db()
+
+    @contextlib.asynccontextmanager
+    async def begin(self) -> AsyncIterator[AsyncSession]:
+        async with self._db.begin() as session:
+            yield session
+            if not self._waited:
+                self._waited = True
+                await self._wait()
+
+    async def _wait(self) -> None:
+        deadline = time.monotonic() + 20
+        async with self._db() as probe:
+            while not await self._until(probe):
+                assert time.monotonic() < deadline, "not within 20 s"
+                await asyncio.sleep(0.02)
+                await probe.rollback()  # a fresh snapshot of pg_stat_activity each time
+
+
+async def an_insert_waits(probe: AsyncSession) -> bool:
+    """True while an insert of a draft in this database waits for another's lock."""
+    waiting = await probe.scalar(
+        text(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            " AND wait_event_type = 'Lock' AND query ILIKE 'INSERT INTO flow_sessions%'"
+        )
+    )
+    return bool(waiting)
 
 
 async def test_a_new_draft_costs_one_statement_and_a_resume_two(
