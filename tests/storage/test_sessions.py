@@ -19,9 +19,6 @@ WHO = {"platform": "slack", "user_id": "U1", "flow": "abuse_report"}
 async def test_create_get_and_save(sessions: Sessions) -> None:
     async with sessions() as session, session.begin():
         draft = await drafts.create(session=session, **WHO, step="what_happened")
-        assert await drafts.set_view_ref(
-            session=session, session_id=draft.id, view_ref={"view_id": "V1"}
-        )
     async with sessions() as session, session.begin():
         assert await drafts.save(
             session=session,
@@ -48,7 +45,6 @@ async def test_create_get_and_save(sessions: Sessions) -> None:
     assert (by_id.step, by_id.version, by_id.status) == ("when", 2, "open")
     assert by_id.answers == {"what_happened": "shouting"}
     assert by_id.history == ["what_happened"]
-    assert by_id.view_ref == {"view_id": "V1"}
 
 
 async def test_only_one_open_session_per_person_and_flow(sessions: Sessions) -> None:

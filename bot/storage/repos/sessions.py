@@ -196,20 +196,6 @@ async def save(
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
-async def set_view_ref(
-    *, session: AsyncSession, session_id: str, view_ref: dict[str, Any] | None
-) -> bool:
-    """Remember where the draft is shown (a Slack view id, a Teams card's activity id)."""
-    statement = (
-        update(FlowSession)
-        .where(FlowSession.id == session_id)
-        .values(view_ref=view_ref, updated_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
-    result = await session.execute(statement)
-    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
-
-
 async def set_status(
     *, session: AsyncSession, session_id: str, status: str, case_id: str | None = None
 ) -> bool:
