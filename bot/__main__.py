@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import gc
 import logging
 import sys
 from collections.abc import Sequence
@@ -241,13 +242,29 @@ def _serve(settings: object) -> int:
     if not _data_key_opens(settings):
         return 1
     print(f"Policy pack: {pack.organisation.name}", flush=True)
+    app = create_app(settings, pack=pack)
+    _keep_start_up_out_of_the_collector()
     web.run_app(
-        create_app(settings, pack=pack),
+        app,
         host="0.0.0.0",
         port=settings.port,
         print=lambda message: print(message, flush=True),
     )
     return 0
+
+
+def _keep_start_up_out_of_the_collector() -> None:
+    """Stop the cyclic garbage collector walking what start-up built, on every full pass.
+
+    The libraries, the pack and the app are about 150,000 tracked objects that live as
+    long as the process. Each full collection walked them all: 65 to 135 ms with the event
+    loop stopped, twice in eight seconds of a burst of presses, and every request in hand
+    waited that long. Frozen (:func:`gc.freeze`), they are skipped, and a full pass walks
+    only what requests made: 2 to 4 ms in the same burst. Collecting first means nothing
+    already garbage is kept for good.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 if __name__ == "__main__":

@@ -74,3 +74,25 @@ def test_socket_mode_app_builds_outside_an_event_loop(tmp_path: Path) -> None:
     )
     app = create_app(settings)
     assert settings.socket_mode and app.on_startup
+
+
+def test_start_up_is_kept_out_of_the_collector_and_its_garbage_is_not() -> None:
+    """``serve`` freezes what start-up built, so full collections stop walking it."""
+    import gc
+    import weakref
+
+    from bot.__main__ import _keep_start_up_out_of_the_collector
+
+    class Cycle:
+        me: object
+
+    garbage = Cycle()
+    garbage.me = garbage
+    gone = weakref.ref(garbage)
+    del garbage
+    try:
+        _keep_start_up_out_of_the_collector()
+        assert gone() is None, "garbage made before the freeze was collected, not kept"
+        assert gc.get_freeze_count() > 10_000
+    finally:
+        gc.unfreeze()
