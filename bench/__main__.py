@@ -68,15 +68,20 @@ def main(argv: list[str] | None = None) -> int:
     work = options.work or options.cache / ("smoke" if options.smoke else "run")
     if options.only:
         chosen = set(options.only.split(","))
-        if chosen - suite.SERVER_NAMES:
+        names = suite.SERVER_NAMES | {suite.PARTS}
+        if chosen - names:
             print(
-                f"No server called {', '.join(sorted(chosen - suite.SERVER_NAMES))}; choose "
-                f"from {', '.join(sorted(suite.SERVER_NAMES))}",
+                f"No server called {', '.join(sorted(chosen - names))}; choose "
+                f"from {', '.join(sorted(names))}",
                 file=sys.stderr,
             )
             return 2
-        outcomes = suite.drive_servers(config, work, chosen)
-        figures = {name: report.server_summary(each) for name, each in outcomes.items()}
+        runs = suite.drive_servers(config, work, chosen)
+        figures: dict[str, object] = {
+            name: report.server_summary(each) for name, each in runs.servers.items()
+        }
+        if runs.parts:
+            figures[suite.PARTS] = report.parts_summary(runs.parts)
         print(json.dumps(figures, indent=2))
         return 0
     document = suite.run(config, driver, work, options.cache)

@@ -37,6 +37,8 @@ class RunConfig:
             scenario, so that every press is a legal move.
         register_rows: reports seeded for the register measurements.
         lookups: recurring-sender lookups timed for the p99.
+        part_operations: operations timed for each of the bot's parts in each round
+            (:mod:`bench.parts`).
         driver: ``"wrk"``, or ``"python"`` (an aiohttp client, for the smoke run only).
     """
 
@@ -47,6 +49,7 @@ class RunConfig:
     requests_per_set: int
     register_rows: int
     lookups: int
+    part_operations: int
     driver: str
 
     @classmethod
@@ -59,6 +62,7 @@ class RunConfig:
             requests_per_set=40_000,
             register_rows=1_000_000,
             lookups=2_000,
+            part_operations=1_000,
             driver=driver,
         )
 
@@ -72,5 +76,6 @@ class RunConfig:
             requests_per_set=3_000,
             register_rows=2_000,
             lookups=200,
+            part_operations=50,
             driver=driver,
         )

@@ -76,6 +76,15 @@ def answers(url: str) -> bool:
         return False
 
 
+def child_environment(env: dict[str, str] | None = None) -> dict[str, str]:
+    """This process's environment with ``env`` on top and this checkout first on the path."""
+    environment = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+    environment["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(ROOT), environment.get("PYTHONPATH", "")) if p
+    )
+    return environment
+
+
 def start(
     name: str,
     arguments: Sequence[str],
@@ -87,10 +96,7 @@ def start(
     health: str = "/healthz",
 ) -> Server:
     """Start ``python <arguments>`` and wait until ``health`` answers 200 on ``port``."""
-    environment = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
-    environment["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(ROOT), environment.get("PYTHONPATH", "")) if p
-    )
+    environment = child_environment(env)
     out = log.open("wb")  # one log per server per run
     began = time.monotonic()
     process = subprocess.Popen(

@@ -27,6 +27,8 @@ RATIOS = {
     "teams_message_vs_cloudadapter": ("bot_teams_message", "cloudadapter_message"),
     "teams_press_vs_cloudadapter": ("bot_teams_press", "cloudadapter_invoke"),
 }
+# The bot's parts timed alone (bench.parts), in CPU ms per operation.
+PARTS = ("draft", "press", "delivery")
 # The same ratios for the floors (bench/floors.py): the most any implementation reaches here.
 CEILINGS = {
     "slash_vs_bolt": ("floor_slash", "bolt_command"),
@@ -54,6 +56,7 @@ def results(
     config: RunConfig,
     driver: str,
     runs: Mapping[str, Sequence[Outcome]],
+    parts: Sequence[Mapping[str, float]],
     lookup: Lookup,
     exported: Export,
 ) -> dict[str, Any]:
@@ -61,6 +64,7 @@ def results(
 
     Args:
         runs: each server's outcomes, one a round, in the same round order for every server.
+        parts: the bot's parts timed alone (:mod:`bench.parts`), one a round.
     """
     bots = [o for name, each in runs.items() if name.startswith("bot_") for o in each]
     by_round = {"ratios": round_ratios(runs, RATIOS), "ceilings": round_ratios(runs, CEILINGS)}
@@ -91,6 +95,7 @@ def results(
         "register_reports": config.register_rows,
     }
     document["servers"] = {name: server_summary(each) for name, each in runs.items()}
+    document["parts"] = parts_summary(parts)
     document["register_detail"] = {"lookup": asdict(lookup), "export": asdict(exported)}
     document["targets"] = evaluate(document)
     document["limits"] = limits(document)
@@ -135,6 +140,17 @@ def server_summary(runs: Sequence[Outcome]) -> dict[str, Any]:
     if len(runs) > 1:
         figures["throughput_by_round"] = [round(o.throughput, 1) for o in runs]
     return figures
+
+
+def parts_summary(parts: Sequence[Mapping[str, float]]) -> dict[str, Any]:
+    """The median of each part's CPU ms per operation over the rounds, and every round's."""
+    if not parts:
+        return {}
+    summary: dict[str, Any] = {
+        f"{name}_ms": round(statistics.median(p[name] for p in parts), 3) for name in PARTS
+    }
+    summary["by_round"] = [dict(p) for p in parts]
+    return summary
 
 
 def server_figures(outcome: Outcome) -> dict[str, Any]:
@@ -185,6 +201,7 @@ def markdown(document: Mapping[str, Any]) -> str:
         met = "yes" if t["met"] else "**no**"
         lines.append(f"| {t['what']} | {t['target']} | {t['measured']:g} | {met} |")
     lines += ratio_table(document)
+    lines += parts_lines(document)
     lines += [
         "",
         "| server | answered/s | seen/s | seen drain s | p50 ms | p99 ms | CPU ms each | "
@@ -233,3 +250,18 @@ def ratio_table(document: Mapping[str, Any]) -> list[str]:
             f"| {key} | {goals.get(f'ratios.{key}', '')} | {median:g} | {each} | {floor} |"
         )
     return lines
+
+
+def parts_lines(document: Mapping[str, Any]) -> list[str]:
+    """The bot's parts timed alone, as one sentence."""
+    parts = document.get("parts")
+    if not parts:
+        return []
+    rounds = len(parts["by_round"])
+    return [
+        "",
+        f"The bot's parts timed alone in the same rounds (bench/parts.py; CPU ms each, the "
+        f"median of {rounds}): the new draft's transaction {parts['draft_ms']:g}, the "
+        f"press's transaction {parts['press_ms']:g}, delivering one message "
+        f"{parts['delivery_ms']:g}.",
+    ]

@@ -14,11 +14,13 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from bench import payloads, register, report, seed
 from bench.config import SLACK_MANAGER, TEAMS_MANAGER, RunConfig
+from bench.parts import run_parts
 from bench.processes import free_port, running
 from bench.scenarios import (
     BOT_SCENARIOS,
@@ -155,24 +157,31 @@ ORDER = (
 assert set(ORDER) == SERVER_NAMES, "every server has its place in a round"
 
 
-def drive_servers(
-    config: RunConfig, work: Path, only: Collection[str] | None = None
-) -> dict[str, list[Outcome]]:
-    """Start the fakes, seed the press database, and drive every server (or ``only`` those).
+PARTS = "parts"  # the bot's parts, timed in-process (bench.parts): chosen like a server
+
+
+@dataclass
+class Runs:
+    """What the rounds measured: each server's outcomes and the parts' figures, a round each."""
+
+    servers: dict[str, list[Outcome]] = field(default_factory=dict)
+    parts: list[dict[str, float]] = field(default_factory=list)
+
+
+def drive_servers(config: RunConfig, work: Path, only: Collection[str] | None = None) -> Runs:
+    """Start the fakes, seed the press database, and drive every server (or ``only`` those),
+    timing the bot's parts at the end of each round.
 
     Args:
         config: sizes, durations and rounds.
         work: a directory for this run's databases, request sets and logs.
-        only: the names of the servers to drive; all of them when None.
-
-    Returns:
-        Each server's outcomes, one a round, in round order.
+        only: the names of the servers to drive (and ``"parts"``); all of them when None.
     """
     work.mkdir(parents=True, exist_ok=True)
     slack_port, connector_port = free_port(), free_port()
     arguments = ["-m", "bench.fakes", "--slack-port", str(slack_port)]
     arguments += ["--connector-port", str(connector_port)]
-    outcomes: dict[str, list[Outcome]] = {}
+    runs = Runs()
     with running("fakes", arguments, port=connector_port, log=work / "fakes.log", health="/stats"):
         fakes = Fakes(slack_port, connector_port)
         say(f"Seeding {config.requests_per_set:,} reports per press scenario")
@@ -187,9 +196,13 @@ def drive_servers(
             for name in chosen:
                 say(f"Driving {name}")
                 outcome = drives[name]()
-                outcomes.setdefault(name, []).append(outcome)
+                runs.servers.setdefault(name, []).append(outcome)
                 say(f"  {outcome.throughput:,.0f} per second")
-    return outcomes
+            if only is None or PARTS in only:
+                say("Timing the bot's parts")
+                runs.parts.append(run_parts(context))
+                say(f"  {runs.parts[-1]}")
+    return runs
 
 
 def _drives(context: Context) -> dict[str, Callable[[], Outcome]]:
@@ -227,11 +240,11 @@ def run(config: RunConfig, driver: str, work: Path, cache: Path) -> dict[str, An
         work: a directory for this run's databases, request sets and logs.
         cache: where seeded registers are kept between runs.
     """
-    outcomes = drive_servers(config, work)
+    runs = drive_servers(config, work)
     say(f"Seeding (or reusing) the register of {config.register_rows:,} reports")
     database = seed.register(config.register_rows, cache)
     say("Timing the recurring-sender lookup")
     lookup = register.lookup(database, config.register_rows, config.lookups)
     say("Exporting the register")
     exported = register.export(database, work / "export")
-    return report.results(config, driver, outcomes, lookup, exported)
+    return report.results(config, driver, runs.servers, runs.parts, lookup, exported)

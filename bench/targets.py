@@ -2,7 +2,10 @@
 
 The limits come from profiling the bot under the suite's load (``py-spy record`` on the
 server process, ``pyinstrument`` on single operations; see README "Benchmarks"). They are
-put in the results for any target a run misses, so a reader of one run knows why.
+put in the results for any target a run misses, so a reader of one run knows why, and
+every figure they cite is that run's own: each server's CPU per request, the bot's parts
+timed alone in the same rounds (:mod:`bench.parts`), and what the target needs given the
+peer's throughput in that run.
 """
 
 from __future__ import annotations
@@ -47,80 +50,84 @@ LIMITS = {
         "(ceilings.slash_vs_bolt) shows the target is within reach on this machine for a "
         "handler that checks the signature and calls views.open and does nothing else: "
         "{cpu[floor_slash]} ms of CPU a command in this run (servers.floor_slash); bolt's "
-        "ack-only peer is bound by bolt's 10 ms ack polling, not by CPU. The bot spent "
-        "{cpu[bot_slash]} ms (servers.bot_slash.cpu_ms_each). Measured parts: the new "
+        "ack-only peer ({cpu[bolt_command]} ms a command) is bound by bolt's 10 ms ack "
+        "polling, not by CPU. 0.8x the peer is {need[slash_rps]} modals a second: at most "
+        "{need[slash_ms]} ms of CPU each, with the fake Slack and wrk on the other core. The "
+        "bot spent {cpu[bot_slash]} ms (servers.bot_slash.cpu_ms_each). Of that, the new "
         "draft's transaction (one INSERT that skips a clash with the person's open draft, "
-        "which is read only then; the commit), about 0.33 ms alone, most of it SQLAlchemy's "
-        "asyncio session and statement machinery around well under 0.1 ms of SQLite; the "
-        "Slack layer (our signature and envelope checks, bolt's dispatch, which checks the "
-        "signature again and builds each listener's arguments, the modal rendered and held "
-        "to Block Kit's limits, slack-sdk's call), about 0.3 ms; aiohttp serving the "
-        "request and making the call, much of it socket writes; the access log line, about "
-        "0.05 ms. 0.8x the peer is about 2,200 modals a second: under 0.45 ms each with the "
-        "fake Slack and wrk on the other core, about the draft's transaction alone. Getting "
-        "there would mean taking SQLAlchemy and bolt out of the command's path, or not "
-        "storing the draft that lets a person resume days later. " + BACKLOG
+        "which is read only then; the commit) took {part[draft_ms]} ms timed alone in this "
+        "run (parts.draft_ms), most of it SQLAlchemy's asyncio session and statement "
+        "machinery around SQLite work of microseconds. The rest is the Slack layer (our "
+        "signature and envelope checks, bolt's dispatch, which checks the signature again "
+        "and builds each listener's arguments, the modal rendered and held to Block Kit's "
+        "limits, slack-sdk's call), aiohttp serving the request and making the call, much "
+        "of it socket writes, and the access log line. Getting there would mean taking "
+        "SQLAlchemy and bolt out of the command's path, or not storing the draft that lets "
+        "a person resume days later. " + BACKLOG
     ),
     "p99_ms.slash": _acks_follow_the_work(
         "commands",
-        "about 900 commands a second, about 1.05 ms of CPU each against {cpu[bot_slash]} "
-        "ms in this run (see ratios.slash_vs_bolt); bolt's 10 ms ack polling adds its share "
-        "on top",
+        "a mean under 50 ms divided by this run's p99/p50 ({need[slash_spread]}): about "
+        "{need[slash_p99_rps]} commands a second, at most {need[slash_p99_ms]} ms of CPU "
+        "each against {cpu[bot_slash]} ms in this run (see ratios.slash_vs_bolt); bolt's "
+        "10 ms ack polling adds its share on top",
     ),
     "ratios.press_vs_bolt": (
         "Counted is card updates sent (chat.update) per second; acks are answered/s. The "
         "floor (ceilings.press_vs_bolt) shows 0.5x is within reach for a handler that does "
         "one sqlite3 write transaction (case, timeline, outbox) and one chat.update: "
-        "{cpu[floor_press]} ms of CPU a press in this run (servers.floor_press). The bot "
-        "spent {cpu[bot_press]} ms (servers.bot_press.cpu_ms_each): the press's "
-        "transaction of 13 statements (the press's delivery key recorded, so a repeat is "
-        "caught and a failed press is not; the case; the pack's roles checked; the "
-        "versioned update, which returns the case; the timeline append and its hash "
-        "chain's head; the timeline read for the card; the count of other reports naming "
-        "the same senders; the bound channels; the card update and the reporter's notice "
-        "queued; the keeping-in-touch reminders cancelled and set again), about 1.5 ms "
-        "measured alone, every statement built once; and the delivery of its two messages "
+        "{cpu[floor_press]} ms of CPU a press in this run (servers.floor_press). 0.5x the "
+        "peer is {need[press_rps]} presses a second: at most {need[press_ms]} ms of CPU "
+        "each, with the fake and wrk on the machine too. The bot spent {cpu[bot_press]} ms "
+        "(servers.bot_press.cpu_ms_each). Timed alone in this run: the press's transaction "
+        "of 13 statements (the press's delivery key recorded, so a repeat is caught and a "
+        "failed press is not; the case; the pack's roles checked; the versioned update, "
+        "which returns the case; the timeline append and its hash chain's head; the "
+        "timeline read for the card; the count of other reports naming the same senders; "
+        "the bound channels; the card update and the reporter's notice queued; the "
+        "keeping-in-touch reminders cancelled and set again), every statement built once, "
+        "{part[press_ms]} ms (parts.press_ms); the delivery of each of its two messages "
         "through the outbox (the claim, the plan, the card rendered as Block Kit and "
-        "checked, the HTTP calls, the sent marks), about 1 ms each. Most of it is "
-        "SQLAlchemy's per-statement machinery around SQLite work of microseconds. 0.5x the "
-        "peer is about 1,400 presses a second, about 0.7 ms each with the fake and wrk on "
-        "the machine too: half of the press's own transaction. Acks outrun the card "
-        "updates during the burst and the delivery loop catches up after it "
-        "(seen_drain_s). " + BACKLOG
+        "checked, the HTTP call, the sent mark), {part[delivery_ms]} ms a message "
+        "(parts.delivery_ms). Most of it is SQLAlchemy's per-statement machinery around "
+        "SQLite work of microseconds; bolt, aiohttp and the access log take the rest. Acks "
+        "outrun the card updates during the burst and the delivery loop catches up after "
+        "it (seen_drain_s). " + BACKLOG
     ),
     "p99_ms.press": (
         "A press is acked before any database work (its repeat check is part of the "
         "press's transaction, after the ack). "
         + _acks_follow_the_work(
             "presses",
-            "about 400 presses acknowledged a second, under 2.5 ms of CPU each including "
-            "their delivery, against {cpu[bot_press]} ms in this run (see "
-            "ratios.press_vs_bolt)",
+            "a mean under 100 ms divided by this run's p99/p50 ({need[press_spread]}): "
+            "about {need[press_p99_rps]} presses acknowledged a second, at most "
+            "{need[press_p99_ms]} ms of CPU each including their delivery, against "
+            "{cpu[bot_press]} ms in this run (see ratios.press_vs_bolt)",
         )
     ),
     "ratios.teams_message_vs_cloudadapter": (
         "The floor (ceilings.teams_message_vs_cloudadapter) shows 10x is within reach for a "
         "handler that decodes the activity and posts one reply: {cpu[floor_teams_message]} "
-        "ms of CPU a message in this run. The bot spent {cpu[bot_teams_message]} ms "
-        "(servers.bot_teams_message.cpu_ms_each) against the stock adapter's "
-        "{cpu[cloudadapter_message]} ms for a no-op turn: botbuilder's own turn, which the "
-        "bot keeps (CloudAdapter's process_activity, TurnContext, the ActivityHandler's "
-        "dispatch; the activity is read and written as msrest does, from a plan made once "
-        "per model); the new draft's transaction, which also records the message's "
-        "delivery key (about 0.35 ms); the reply's HTTP call and the card. Ten times the "
-        "stock adapter is a tenth of its CPU a message: less than the draft's transaction "
-        "and botbuilder's turn together."
+        "ms of CPU a message in this run. Ten times the stock adapter is a tenth of its CPU "
+        "a message, at most {need[teams_message_ms]} ms, against its {cpu[cloudadapter_message]} "
+        "ms for a no-op turn. The bot spent {cpu[bot_teams_message]} ms "
+        "(servers.bot_teams_message.cpu_ms_each): botbuilder's own turn, which the bot keeps "
+        "(CloudAdapter's process_activity, TurnContext, the ActivityHandler's dispatch; the "
+        "activity is read and written as msrest does, from a plan made once per model); the "
+        "new draft's transaction, which here also records the message's delivery key "
+        "({part[draft_ms]} ms timed alone in this run without it, parts.draft_ms); the "
+        "reply's HTTP call and the card."
     ),
     "ratios.teams_press_vs_cloudadapter": (
         "{cpu[bot_teams_press]} ms of CPU a press in this run "
         "(servers.bot_teams_press.cpu_ms_each) against the peer's {cpu[cloudadapter_invoke]} "
-        "ms: the press's transaction (about 1.5 ms measured alone, its repeat check "
-        "included, see ratios.press_vs_bolt), which runs inside the request because the "
-        "card in the invoke response must show the new state; and the delivery of the "
-        "press's messages (the Slack channel's card, the reporter's notice) through the "
-        "outbox. Ten times the peer is a tenth of its CPU a press: less than the press's "
-        "transaction alone. (There is no floor for it: a card press's least work depends "
-        "on what the card must show.)"
+        "ms; ten times the peer is a tenth of its CPU a press, at most "
+        "{need[teams_press_ms]} ms. The press's transaction alone took {part[press_ms]} ms "
+        "in this run (parts.press_ms, its repeat check included, see ratios.press_vs_bolt), "
+        "and it runs inside the request because the card in the invoke response must show "
+        "the new state; the delivery of the press's messages (the Slack channel's card, the "
+        "reporter's notice) through the outbox comes on top. (There is no floor for it: a "
+        "card press's least work depends on what the card must show.)"
     ),
     "register.lookup_p99_ms": (
         "earlier_reports joins every report naming any of the case's senders and sorts "
@@ -158,17 +165,63 @@ def evaluate(document: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def limits(document: Mapping[str, Any]) -> dict[str, str]:
-    """What limits each target the document's run missed, citing that run's CPU figures."""
-    cpu = _CpuEach({name: s.get("cpu_ms_each") for name, s in document.get("servers", {}).items()})
+    """What limits each target the document's run missed, citing that run's own figures:
+    each server's CPU per request, the parts timed alone, and what a target needs."""
+    servers = document.get("servers", {})
+    figures = {
+        "cpu": _Figures({name: s.get("cpu_ms_each") for name, s in servers.items()}),
+        "part": _Figures(document.get("parts", {})),
+        "need": _Figures(needs(document)),
+    }
     return {
-        t["key"]: LIMITS[t["key"]].format(cpu=cpu)
+        t["key"]: LIMITS[t["key"]].format(**figures)
         for t in document["targets"]
         if not t["met"] and t["key"] in LIMITS
     }
 
 
-class _CpuEach(dict[str, Any]):
-    """Servers' CPU ms per request; "?" for a server this run did not drive."""
+def needs(document: Mapping[str, Any]) -> dict[str, str]:
+    """What the missed targets need in this run's terms, for :data:`LIMITS` to cite.
+
+    A ratio's goal times its peer's throughput is the rate needed; on the core the bot has,
+    that is a CPU budget per request. An ack p99 under its bound needs a mean time to an
+    ack under the bound divided by this run's p99/p50, and with 32 requests in hand the
+    mean time is 32 over the rate (Little's law).
+    """
+    bounds = {path: bound for path, _, bound, _ in TARGETS}
+    servers = document.get("servers", {})
+    connections = document.get("run", {}).get("connections", 32)
+    found: dict[str, str] = {}
+
+    def rate(job: str, peer: str, goal: str) -> None:
+        if peer in servers:
+            per_second = bounds[goal] * servers[peer]["requests_per_s"]
+            found[f"{job}_rps"] = f"about {per_second:,.0f}"
+            found[f"{job}_ms"] = f"{1000 / per_second:.2f}"
+
+    def acks(job: str, bot: str, goal: str) -> None:
+        if bot in servers and servers[bot]["p50_ms"]:
+            spread = servers[bot]["p99_ms"] / servers[bot]["p50_ms"]
+            per_second = connections * spread * 1000 / bounds[goal]
+            found[f"{job}_spread"] = f"{spread:.2f}"
+            found[f"{job}_p99_rps"] = f"{per_second:,.0f}"
+            found[f"{job}_p99_ms"] = f"{1000 / per_second:.2f}"
+
+    def tenth(job: str, peer: str, goal: str) -> None:
+        if servers.get(peer, {}).get("cpu_ms_each"):
+            found[f"{job}_ms"] = f"{servers[peer]['cpu_ms_each'] / bounds[goal]:.2f}"
+
+    rate("slash", "bolt_command", "ratios.slash_vs_bolt")
+    rate("press", "bolt_action", "ratios.press_vs_bolt")
+    acks("slash", "bot_slash", "p99_ms.slash")
+    acks("press", "bot_press", "p99_ms.press")
+    tenth("teams_message", "cloudadapter_message", "ratios.teams_message_vs_cloudadapter")
+    tenth("teams_press", "cloudadapter_invoke", "ratios.teams_press_vs_cloudadapter")
+    return found
+
+
+class _Figures(dict[str, Any]):
+    """Figures by name; "?" for one this run did not measure."""
 
     def __missing__(self, name: str) -> str:
         return "?"

@@ -1,4 +1,5 @@
-"""The results of a run in rounds: each ratio is the median of its rounds' ratios.
+"""The results of a run in rounds: each ratio is the median of its rounds' ratios, and what
+limits a missed target is told in that run's own figures.
 
 Built from made-up outcomes, so that the arithmetic is checked exactly (the smoke run
 drives one round, where a median of one cannot show which figures were paired).
@@ -7,10 +8,11 @@ drives one round, where a median of one cannot show which figures were paired).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import pytest
 
-from bench import report
+from bench import report, targets
 from bench.config import RunConfig
 from bench.driver import Load
 from bench.register import Export, Lookup
@@ -52,7 +54,14 @@ def runs_of(
     }
 
 
-def document(runs: dict[str, list[Outcome]]) -> dict:
+PARTS = [
+    {"draft": 0.4, "press": 3.0, "delivery": 1.5, "delivered": 100},
+    {"draft": 0.5, "press": 2.0, "delivery": 1.2, "delivered": 100},
+    {"draft": 0.3, "press": 2.5, "delivery": 1.1, "delivered": 100},
+]
+
+
+def document(runs: dict[str, list[Outcome]], parts: Sequence[dict] = PARTS) -> dict:
     config = RunConfig(
         smoke=False,
         rounds=len(runs["bot_slash"]),
@@ -61,9 +70,10 @@ def document(runs: dict[str, list[Outcome]]) -> dict:
         requests_per_set=100,
         register_rows=100,
         lookups=10,
+        part_operations=10,
         driver="wrk",
     )
-    return report.results(config, "wrk 4.1.0", runs, LOOKUP, EXPORT)
+    return report.results(config, "wrk 4.1.0", runs, parts, LOOKUP, EXPORT)
 
 
 def test_a_ratio_is_the_median_of_each_rounds_ratio_not_of_each_servers_median() -> None:
@@ -123,6 +133,48 @@ def test_the_markdown_shows_every_round_of_every_ratio() -> None:
 def test_every_server_has_its_place_in_a_round_next_to_its_peer() -> None:
     for server, peer in report.RATIOS.values():
         assert ORDER.index(server) == ORDER.index(peer) + 1, (server, peer)
+
+
+def test_the_parts_are_the_median_of_the_rounds() -> None:
+    parts = document(runs_of({}))["parts"]
+    assert (parts["draft_ms"], parts["press_ms"], parts["delivery_ms"]) == (0.4, 2.5, 1.2)
+    assert parts["by_round"] == PARTS
+
+
+def test_what_a_missed_target_needs_is_worked_out_from_the_same_run() -> None:
+    """0.8x a peer at 1,000/s is 800/s, 1.25 ms each; a p99 twice the p50 under 50 ms
+    needs a mean under 25 ms, so 32 in hand must finish at 1,280/s."""
+    runs = runs_of({}, p99s=(20, 20, 20))
+    for outcome in runs["bot_slash"]:
+        outcome.load = replace(outcome.load, p50_ms=10.0)
+    results = document(runs)
+    needs = targets.needs(results)
+    assert (needs["slash_rps"], needs["slash_ms"]) == ("about 800", "1.25")
+    assert (needs["press_rps"], needs["press_ms"]) == ("about 500", "2.00")
+    assert needs["slash_spread"] == "2.00"
+    assert (needs["slash_p99_rps"], needs["slash_p99_ms"]) == ("1,280", "0.78")
+    assert needs["teams_message_ms"] == "0.10"  # a tenth of the peer's 1 ms
+
+
+def test_the_limits_cite_the_runs_own_parts_and_needs() -> None:
+    runs = runs_of({"bot_slash": [200] * 3, "bot_press": [100] * 3}, p99s=(60, 60, 60))
+    results = document(runs)
+    limits = results["limits"]
+    assert "ratios.slash_vs_bolt" in limits and "ratios.press_vs_bolt" in limits
+    assert all("?" not in text and "{" not in text for text in limits.values()), limits
+    assert "took 0.4 ms timed alone" in limits["ratios.slash_vs_bolt"]
+    assert "at most 1.25 ms of CPU each" in limits["ratios.slash_vs_bolt"]
+    assert "2.5 ms (parts.press_ms)" in limits["ratios.press_vs_bolt"]
+    assert "1.2 ms a message" in limits["ratios.press_vs_bolt"]
+    assert (
+        "The press's transaction alone took 2.5 ms" in limits["ratios.teams_press_vs_cloudadapter"]
+    )
+
+
+def test_a_run_without_the_parts_says_so_rather_than_inventing_them() -> None:
+    runs = runs_of({"bot_slash": [200] * 3})
+    limits = document(runs, parts=[])["limits"]
+    assert "took ? ms timed alone" in limits["ratios.slash_vs_bolt"]
 
 
 @pytest.mark.parametrize("rounds", ["0", "-1"])
