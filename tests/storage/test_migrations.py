@@ -105,6 +105,15 @@ async def card_index_columns(url: str) -> list[str | None] | None:
     return list(named[0]["column_names"]) if named else None
 
 
+async def is_current(url: str) -> bool:
+    """Whether the database at ``url`` is at the migrations' head."""
+    engine = create_engine(url)
+    try:
+        return await migrate.is_current(engine)
+    finally:
+        await engine.dispose()
+
+
 async def card_index_on_postgresql(url: str) -> dict[str, Any] | None:
     """The card index as the catalog has it (oid, valid, ready, unique, partial, table,
     method), or ``None``."""
@@ -282,11 +291,7 @@ async def test_upgrade_recovers_from_what_an_interrupted_build_leaves_on_postgre
     assert index["valid"] and index["ready"] and not index["unique"]
     assert (index["oid"] != leftover["oid"]) is rebuilt
     assert await card_index_columns(url) == CARD_COLUMNS
-    engine = create_engine(url)
-    try:
-        assert await migrate.is_current(engine)
-    finally:
-        await engine.dispose()
+    assert await is_current(url)
 
 
 ON_THE_CARD_COLUMNS = f"ON outbox ({', '.join(CARD_COLUMNS)})"
@@ -343,8 +348,4 @@ async def test_upgrade_replaces_a_valid_index_of_that_name_that_is_not_it_on_pos
         "method": "btree",
     }
     assert await card_index_columns(url) == CARD_COLUMNS
-    engine = create_engine(url)
-    try:
-        assert await migrate.is_current(engine)
-    finally:
-        await engine.dispose()
+    assert await is_current(url)
