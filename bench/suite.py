@@ -20,6 +20,7 @@ from typing import Any
 
 from bench import payloads, register, report, seed
 from bench.config import SLACK_MANAGER, TEAMS_MANAGER, RunConfig
+from bench.counting import Fakes
 from bench.parts import run_parts
 from bench.processes import free_port, running
 from bench.scenarios import (
@@ -27,7 +28,6 @@ from bench.scenarios import (
     PRESS_SEEN,
     SLACK_SEEN,
     Context,
-    Fakes,
     FloorRun,
     Outcome,
     press_set,
