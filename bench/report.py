@@ -217,7 +217,8 @@ def markdown(document: Mapping[str, Any]) -> str:
         lines += [
             "",
             "Each server's figures are from its median round (by throughput); its throughput "
-            "in every round is under `throughput_by_round` in results.json.",
+            "in every round is under `throughput_by_round` in results.json. The p99s in the "
+            "targets are the median of every round's p99.",
         ]
     lines += ["", "How each server was set up:", ""]
     lines += [f"* **{name}**: {s['setup']}" for name, s in document["servers"].items()]
