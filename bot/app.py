@@ -25,7 +25,8 @@ from bot.metrics import Metrics
 from bot.model import Platform
 from bot.policy import PolicyPack, load_default_pack, load_pack
 from bot.reminders.scheduler import ReminderLoop
-from bot.storage.engine import create_engine, session_factory
+from bot.storage.checkpoints import Checkpointer
+from bot.storage.engine import checkpointer_for, create_engine, session_factory
 from bot.storage.files import FileStore
 from bot.storage.migrate import is_current
 
@@ -36,6 +37,7 @@ DELIVERY = web.AppKey("delivery", DeliveryLoop)
 METRICS = web.AppKey("metrics", Metrics)
 FILES = web.AppKey("files", FileStore)
 REMINDERS = web.AppKey("reminders", ReminderLoop)
+CHECKPOINTER = web.AppKey("checkpointer", Checkpointer)  # on a SQLite file only
 
 
 def load_policy(settings: Settings) -> PolicyPack:
@@ -85,7 +87,11 @@ def create_app(
     app[CORE], app[DELIVERY], app[METRICS] = core, delivery, metrics
     app[FILES] = files
     _mount_health(app, engine, metrics)
-    app.cleanup_ctx.append(_lifecycle(engine, [delivery, reminder_loop], run_delivery))
+    checkpointer = checkpointer_for(engine)
+    background = [checkpointer] if checkpointer is not None else []
+    if checkpointer is not None:
+        app[CHECKPOINTER] = checkpointer
+    app.cleanup_ctx.append(_lifecycle(engine, [delivery, reminder_loop], run_delivery, background))
     return app
 
 
@@ -154,14 +160,21 @@ async def _let_listeners_finish(grace_seconds: float = 5.0) -> None:
 
 
 def _lifecycle(
-    engine: Any, loops: list[DeliveryLoop | ReminderLoop], run_loops: bool
+    engine: Any,
+    loops: list[DeliveryLoop | ReminderLoop],
+    run_loops: bool,
+    storage: list[Checkpointer],
 ) -> Callable[[web.Application], contextlib.AbstractAsyncContextManager[None]]:
+    """Run the loops (``run_loops``) and the storage's own background work while the app
+    serves; on the way out, let each finish what it has in hand, then close the database."""
+
     @contextlib.asynccontextmanager
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         delivery = app[DELIVERY]
         app[METRICS].gauges["bot_outbox_delivered_total"] = lambda: float(delivery.delivered)
         app[METRICS].gauges["bot_reminders_fired_total"] = lambda: float(app[REMINDERS].fired)
         tasks = [asyncio.create_task(loop.run()) for loop in loops] if run_loops else []
+        behind = [asyncio.create_task(work.run()) for work in storage]
         try:
             yield
         finally:
@@ -169,13 +182,25 @@ def _lifecycle(
             # passes in hand finish (bounded), and only then cancel.
             for loop in loops:
                 loop.stop()
-            if tasks:
-                _, late = await asyncio.wait(tasks, timeout=10)
-                for task in late:
-                    task.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await task
+            await _finish(tasks)
             await _let_listeners_finish()
+            for work in storage:  # after the last write: its last checkpoint copies it all
+                work.stop()
+            await _finish(behind)
             await engine.dispose()
 
     return lifecycle
+
+
+FINISH_SECONDS = 10.0  # how long shutdown waits for a background task to end by itself
+
+
+async def _finish(tasks: list[asyncio.Task[None]]) -> None:
+    """Wait up to :data:`FINISH_SECONDS` for ``tasks`` to end; cancel those still running."""
+    if not tasks:
+        return
+    _, late = await asyncio.wait(tasks, timeout=FINISH_SECONDS)
+    for task in late:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -4,7 +4,9 @@ One function turns ``DATABASE_URL`` into a configured :class:`AsyncEngine`, so t
 the bot never cares which backend it runs on. The SQLite settings matter for correctness,
 not just speed:
 
-* WAL lets readers carry on while one writer commits;
+* WAL lets readers carry on while one writer commits; while the server runs, a worker
+  thread copies the WAL back into the database (``checkpoints.py``), so the commits on the
+  loop's thread seldom have to;
 * a writer waits for another process's lock instead of failing at once with "database is
   locked", asynchronously (statements run on the loop's thread, ``sqlite_inline.py``);
 * ``foreign_keys=ON`` because SQLite ignores foreign keys unless asked, per connection;
@@ -30,6 +32,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 
+from bot.storage.checkpoints import Checkpointer
 from bot.storage.crypto import DataCipher, install
 from bot.storage.fair_pool import FairAsyncPool
 from bot.storage.sqlite_inline import BUSY_WAIT_SECONDS, connector
@@ -92,6 +95,17 @@ def create_engine(
         engine = _create_async_engine(parsed, **options)
     install(engine, cipher)
     return engine
+
+
+def checkpointer_for(engine: AsyncEngine) -> Checkpointer | None:
+    """The WAL checkpointer a server runs beside ``engine`` (``checkpoints.py``): for a
+    SQLite file; None for PostgreSQL and for SQLite in memory or named by URI."""
+    database = engine.url.database or ""
+    if engine.dialect.name != "sqlite" or database in ("", ":memory:"):
+        return None
+    if database.startswith("file:"):
+        return None
+    return Checkpointer(str(Path(database).expanduser()))
 
 
 def _sqlite_engine(url: URL, **options: Any) -> AsyncEngine:
