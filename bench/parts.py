@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import shutil
 import subprocess
 import sys
 import time
@@ -37,8 +36,7 @@ from aiohttp import web
 
 from bench.config import SLACK_MANAGER
 from bench.processes import child_environment, free_port
-from bench.scenarios import Context, bot_environment
-from bench.seed import bind_triage_channel
+from bench.scenarios import Context, bot_environment, fresh_database
 from bot.actions import ActionName, ActionRef
 from bot.app import CORE, DELIVERY, create_app
 from bot.config import Settings
@@ -98,9 +96,7 @@ def run_parts(context: Context) -> dict[str, float]:
     """Time the parts in a fresh process on a fresh copy of the press database (the parent's
     side of ``python -m bench.parts``); the fakes must be running."""
     home = context.work / "parts"
-    home.mkdir(parents=True, exist_ok=True)
-    database = shutil.copyfile(context.template, home / "bot.db")
-    bind_triage_channel(database, Platform.SLACK, context.fakes.service_url)
+    database = fresh_database(context, home, Platform.SLACK)
     count = context.config.part_operations
     cases = home / "cases.txt"
     chosen = context.press.slack[: WARM_UP + count]

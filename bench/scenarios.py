@@ -210,13 +210,20 @@ def bot_environment(context: Context, database: Path, port: int, files: Path) ->
     }
 
 
+def fresh_database(context: Context, home: Path, bind: Platform | None) -> Path:
+    """A fresh copy of the seeded press database in ``home``, with ``bind``'s triage channel
+    bound (the press scenarios)."""
+    home.mkdir(parents=True, exist_ok=True)
+    database = shutil.copyfile(context.template, home / "bot.db")
+    if bind is not None:
+        bind_triage_channel(database, bind, context.fakes.service_url)
+    return database
+
+
 def run_bot(context: Context, scenario: BotScenario) -> Outcome:
     """Start ``python -m bot serve`` on a fresh copy of the press database and drive it."""
     home = context.work / scenario.name
-    home.mkdir(parents=True, exist_ok=True)
-    database = shutil.copyfile(context.template, home / "bot.db")
-    if scenario.bind is not None:
-        bind_triage_channel(database, scenario.bind, context.fakes.service_url)
+    database = fresh_database(context, home, scenario.bind)
     port = free_port()
     env = bot_environment(context, database, port, home / "files")
     file = request_file(context, scenario.name, scenario.requests(context))

@@ -87,11 +87,11 @@ def create_app(
     app[CORE], app[DELIVERY], app[METRICS] = core, delivery, metrics
     app[FILES] = files
     _mount_health(app, engine, metrics)
-    checkpointer = checkpointer_for(engine)
-    background = [checkpointer] if checkpointer is not None else []
-    if checkpointer is not None:
+    storage: list[Checkpointer] = []
+    if (checkpointer := checkpointer_for(engine)) is not None:
         app[CHECKPOINTER] = checkpointer
-    app.cleanup_ctx.append(_lifecycle(engine, [delivery, reminder_loop], run_delivery, background))
+        storage.append(checkpointer)
+    app.cleanup_ctx.append(_lifecycle(engine, [delivery, reminder_loop], run_delivery, storage))
     return app
 
 

@@ -100,19 +100,21 @@ def create_engine(
 def checkpointer_for(engine: AsyncEngine) -> Checkpointer | None:
     """The WAL checkpointer a server runs beside ``engine`` (``checkpoints.py``): for a
     SQLite file; None for PostgreSQL and for SQLite in memory or named by URI."""
-    database = engine.url.database or ""
-    if engine.dialect.name != "sqlite" or database in ("", ":memory:"):
-        return None
-    if database.startswith("file:"):
-        return None
-    return Checkpointer(str(Path(database).expanduser()))
+    path = _sqlite_file(engine.url.database or "") if engine.dialect.name == "sqlite" else None
+    return Checkpointer(str(path)) if path is not None else None
+
+
+def _sqlite_file(database: str) -> Path | None:
+    """The file a SQLite database name is, or None for one in memory or named by URI."""
+    in_memory = database in ("", ":memory:") or "mode=memory" in database
+    return None if in_memory or database.startswith("file:") else Path(database).expanduser()
 
 
 def _sqlite_engine(url: URL, **options: Any) -> AsyncEngine:
     database = url.database or ""
     in_memory = database in ("", ":memory:") or "mode=memory" in database
-    if not in_memory and not database.startswith("file:"):
-        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    if (path := _sqlite_file(database)) is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
     if not in_memory:
         # Every transaction takes the write lock (BEGIN IMMEDIATE, below), so a second
         # connection never works alongside the first: it only waits in SQLite's busy

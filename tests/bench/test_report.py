@@ -62,17 +62,7 @@ PARTS = [
 
 
 def document(runs: dict[str, list[Outcome]], parts: Sequence[dict] = PARTS) -> dict:
-    config = RunConfig(
-        smoke=False,
-        rounds=len(runs["bot_slash"]),
-        duration=8,
-        connections=32,
-        requests_per_set=100,
-        register_rows=100,
-        lookups=10,
-        part_operations=10,
-        driver="wrk",
-    )
+    config = replace(RunConfig.full("wrk"), rounds=len(runs["bot_slash"]))
     return report.results(config, "wrk 4.1.0", runs, parts, LOOKUP, EXPORT)
 
 
