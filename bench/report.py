@@ -1,8 +1,8 @@
 """``bench/results.json`` (the issue's fixed keys, then the raw figures) and ``results.md``.
 
 The fixed keys let anyone compare runs; everything after them (the ceilings: the same
-ratios for the floors, every server's requests per second and latencies, how each was set
-up, the targets, and what limits a missed one) is there to explain them.
+ratios for the floors and for the stack floors; every server's requests per second and
+latencies, how each was set up, the targets, and what limits a missed one) explains them.
 """
 
 from __future__ import annotations
@@ -34,6 +34,14 @@ CEILINGS = {
     "slash_vs_bolt": ("floor_slash", "bolt_command"),
     "press_vs_bolt": ("floor_press", "bolt_action"),
     "teams_message_vs_cloudadapter": ("floor_teams_message", "cloudadapter_message"),
+}
+# The same ratios for the stack floors (bench/stack_floors.py): the most an implementation
+# on the bot's required libraries reaches here.
+STACK_CEILINGS = {
+    "slash_vs_bolt": ("stack_slash", "bolt_command"),
+    "press_vs_bolt": ("stack_press", "bolt_action"),
+    "teams_message_vs_cloudadapter": ("stack_teams_message", "cloudadapter_message"),
+    "teams_press_vs_cloudadapter": ("stack_teams_press", "cloudadapter_invoke"),
 }
 
 
@@ -67,7 +75,11 @@ def results(
         parts: the bot's parts timed alone (:mod:`bench.parts`), one a round.
     """
     bots = [o for name, each in runs.items() if name.startswith("bot_") for o in each]
-    by_round = {"ratios": round_ratios(runs, RATIOS), "ceilings": round_ratios(runs, CEILINGS)}
+    by_round = {
+        "ratios": round_ratios(runs, RATIOS),
+        "ceilings": round_ratios(runs, CEILINGS),
+        "stack_ceilings": round_ratios(runs, STACK_CEILINGS),
+    }
     document: dict[str, Any] = {
         "machine": machine(),
         "ratios": medians(by_round["ratios"], 3),
@@ -84,6 +96,7 @@ def results(
         "ready_seconds": round(statistics.median(o.extra["ready_seconds"] for o in bots), 3),
     }
     document["ceilings"] = medians(by_round["ceilings"], 3)
+    document["stack_ceilings"] = medians(by_round["stack_ceilings"], 3)
     document["rounds"] = by_round
     document["driver"] = driver
     document["run"] = {
@@ -237,20 +250,36 @@ def ratio_table(document: Mapping[str, Any]) -> list[str]:
         "the median of the rounds. Ceilings: the same ratios for the floors, servers that do "
         "only the unavoidable work of each job (bench/floors.py), in the same rounds: an "
         "implementation that does the job can come near its floor's ratio on this machine, "
-        "not above it.",
+        "not above it. Stack ceilings: the same for the stack floors, which do that same "
+        "least work through the libraries the bot must use (slack-bolt, SQLAlchemy, "
+        "slack-sdk, botbuilder; bench/stack_floors.py): an implementation on that stack can "
+        "come near them, not above them.",
         "",
-        "| ratio | goal | bot (median) | bot in each round | floor (ceiling here) |",
-        "|---|---|---|---|---|",
+        "| ratio | goal | bot (median) | bot in each round | stack floor (in each round) "
+        "| floor (ceiling here) |",
+        "|---|---|---|---|---|---|",
     ]
     goals = {t["key"]: t["target"] for t in document["targets"]}
     for key, median in document["ratios"].items():
         each = ", ".join(f"{r:g}" for r in rounds["ratios"][key])
-        ceiling = document["ceilings"].get(key)
-        floor = "" if ceiling is None else f"{ceiling:g}"
-        lines.append(
-            f"| {key} | {goals.get(f'ratios.{key}', '')} | {median:g} | {each} | {floor} |"
-        )
+        stack = _median_and_rounds(document, "stack_ceilings", key)
+        floor = _median_and_rounds(document, "ceilings", key, with_rounds=False)
+        cells = f"{goals.get(f'ratios.{key}', '')} | {median:g} | {each} | {stack} | {floor}"
+        lines.append(f"| {key} | {cells} |")
     return lines
+
+
+def _median_and_rounds(
+    document: Mapping[str, Any], kind: str, key: str, *, with_rounds: bool = True
+) -> str:
+    """A ceiling's median, and its every round's in brackets; blank when not measured."""
+    median = document.get(kind, {}).get(key)
+    if median is None:
+        return ""
+    each = document["rounds"].get(kind, {}).get(key, [])
+    if not with_rounds or len(each) < 2:
+        return f"{median:g}"
+    return f"{median:g} ({', '.join(f'{r:g}' for r in each)})"
 
 
 def parts_lines(document: Mapping[str, Any]) -> list[str]:

@@ -110,17 +110,22 @@ def run_peer(
 
 @dataclass(frozen=True)
 class FloorRun:
-    """One of :mod:`bench.floors`: the least work a job needs, measured like the bot's.
+    """One of :mod:`bench.floors` or :mod:`bench.stack_floors`: the least work a job needs,
+    measured like the bot's.
 
     Args:
         name: the key in the results.
-        floor: the floor's name for ``python -m bench.floors``.
+        floor: the floor's name for ``python -m {module}``.
         setup: what is measured, said in the results.
         requests: builds the request set (the bot's own, signed now).
         done_on: ``(fake, methods)`` whose calls are the floor's work done, counted (and
             waited for after the load) as ``done``.
         seen: whether those calls are the floor's throughput (seen per second, as for the
             bot's Slack scenarios) rather than the answers (as for the bot on Teams).
+        module: the floor's module.
+        database: whether the floor is given a new SQLite file (``--database``).
+        cases: the presses: which seeded reports the floor's database holds (``--cases``);
+            its presses recorded are then what it owes the fakes.
     """
 
     name: str
@@ -129,22 +134,28 @@ class FloorRun:
     requests: Callable[[Context], Sequence[payloads.Request]]
     done_on: tuple[str, tuple[str, ...]]
     seen: bool
+    module: str = "bench.floors"
+    database: bool = False
+    cases: Callable[[Context], Sequence[str]] | None = None
 
 
 def run_floor(context: Context, run: FloorRun) -> Outcome:
-    """Start ``python -m bench.floors`` and drive it; count its work on the fakes."""
+    """Start the floor's server and drive it; count its work on the fakes."""
     home = context.work / run.name
     home.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    arguments = ["-m", "bench.floors", run.floor, "--port", str(port)]
+    arguments = ["-m", run.module, run.floor, "--port", str(port)]
     arguments += ["--slack-api-url", context.fakes.slack_api_url]
-    database = home / "floor.db" if run.floor == "press" else None
+    database = home / "floor.db" if run.database else None
     if database is not None:
         for leftover in (database, *(database.with_name(database.name + s) for s in WAL)):
             leftover.unlink(missing_ok=True)
+        arguments += ["--database", str(database)]
+    presses = database if run.cases is not None else None
+    if run.cases is not None:
         cases = home / "cases.txt"
-        cases.write_text("".join(f"{case}\n" for case, _ in context.press.slack), "ascii")
-        arguments += ["--database", str(database), "--cases", str(cases)]
+        cases.write_text("".join(f"{case}\n" for case in run.cases(context)), "ascii")
+        arguments += ["--cases", str(cases)]
     file = request_file(context, run.name, run.requests(context))
     log = context.work / f"{run.name}.log"
     with running(run.name, arguments, port=port, log=log) as server:
@@ -152,7 +163,7 @@ def run_floor(context: Context, run: FloorRun) -> Outcome:
         cpu = server.cpu_seconds()
         outcome = Outcome(run.name, run.setup, load(context, server, file))
         measured = outcome.load
-        owed = floor_figures(database)["acknowledged"] if database else measured.requests
+        owed = floor_figures(presses)["acknowledged"] if presses else measured.requests
         count, last = settle(context.fakes, run.done_on, before, owed, None)
         outcome.extra["done"] = count
         outcome.extra["acked_never_seen"] = max(owed - count, 0)
@@ -280,6 +291,14 @@ def teams_message_set(context: Context) -> list[payloads.Request]:
 
 def teams_press_set(context: Context) -> list[payloads.Request]:
     return payloads.teams_presses((c for c, _ in context.press.teams), context.fakes.service_url)
+
+
+def slack_cases(context: Context) -> list[str]:
+    return [case for case, _ in context.press.slack]
+
+
+def teams_cases(context: Context) -> list[str]:
+    return [case for case, _ in context.press.teams]
 
 
 SLACK_SEEN = ("slack", ("views.open",))

@@ -34,7 +34,9 @@ from bench.scenarios import (
     run_bot,
     run_floor,
     run_peer,
+    slack_cases,
     slash_set,
+    teams_cases,
     teams_message_set,
     teams_press_set,
 )
@@ -96,6 +98,8 @@ FLOOR_RUNS = (
         press_set,
         done_on=PRESS_SEEN,
         seen=True,
+        database=True,
+        cases=slack_cases,
     ),
     FloorRun(
         "floor_teams_message",
@@ -109,10 +113,66 @@ FLOOR_RUNS = (
     ),
 )
 
+STACK = "bench.stack_floors"
+ON_THE_STACK = "the same least work on the bot's stack (bench/stack_floors.py): "
+SQLALCHEMY = "SQLAlchemy's asyncio session on the bot's SQLite engine"
+STACK_RUNS = (
+    FloorRun(
+        "stack_slash",
+        "slash",
+        f"{ON_THE_STACK}slack-bolt AsyncApp set up as the peer; the listener acks, stores a "
+        f"draft (one INSERT; {SQLALCHEMY}) and opens a fixed modal with slack-sdk's "
+        "AsyncWebClient.views_open (seen = views.open calls)",
+        slash_set,
+        done_on=SLACK_SEEN,
+        seen=True,
+        module=STACK,
+        database=True,
+    ),
+    FloorRun(
+        "stack_press",
+        "press",
+        f"{ON_THE_STACK}the same bolt app; the action listener acks, then the press floor's "
+        f"transaction ({SQLALCHEMY}); then a background task sends chat_update with "
+        "slack-sdk's client and marks the outbox row sent (seen = chat.update calls)",
+        press_set,
+        done_on=PRESS_SEEN,
+        seen=True,
+        module=STACK,
+        database=True,
+        cases=slack_cases,
+    ),
+    FloorRun(
+        "stack_teams_message",
+        "teams_message",
+        f"{ON_THE_STACK}the activity read by the bot's reader, the turn run by the bot's "
+        "TeamsAdapter (botbuilder's CloudAdapter, local mode) and an ActivityHandler that "
+        f"stores a draft (one INSERT; {SQLALCHEMY}) and replies with a fixed Adaptive Card",
+        teams_message_set,
+        done_on=("connector", ("reply",)),
+        seen=False,
+        module=STACK,
+        database=True,
+    ),
+    FloorRun(
+        "stack_teams_press",
+        "teams_press",
+        f"{ON_THE_STACK}the same adapter; on_adaptive_card_invoke runs the press floor's "
+        f"transaction ({SQLALCHEMY}) and answers a fixed card; then a background task posts "
+        "a notice through the bot's connector and marks the outbox row sent",
+        teams_press_set,
+        done_on=("connector", ("send",)),
+        seen=False,
+        module=STACK,
+        database=True,
+        cases=teams_cases,
+    ),
+)
+
 SERVER_NAMES = frozenset(
     [
         *(run[0] for run in PEER_RUNS),
-        *(run.name for run in FLOOR_RUNS),
+        *(run.name for run in (*FLOOR_RUNS, *STACK_RUNS)),
         *(s.name for s in BOT_SCENARIOS),
     ]
 )
@@ -145,14 +205,18 @@ ORDER = (
     "bolt_command",
     "bot_slash",
     "floor_slash",
+    "stack_slash",
     "bolt_action",
     "bot_press",
     "floor_press",
+    "stack_press",
     "cloudadapter_message",
     "bot_teams_message",
     "floor_teams_message",
+    "stack_teams_message",
     "cloudadapter_invoke",
     "bot_teams_press",
+    "stack_teams_press",
 )
 assert set(ORDER) == SERVER_NAMES, "every server has its place in a round"
 
@@ -214,7 +278,7 @@ def _drives(context: Context) -> dict[str, Callable[[], Outcome]]:
     drives: dict[str, Callable[[], Outcome]] = {}
     for name, peer, setup, requests in PEER_RUNS:
         drives[name] = functools.partial(_run_peer, context, name, peer, setup, requests)
-    for floor in FLOOR_RUNS:
+    for floor in (*FLOOR_RUNS, *STACK_RUNS):
         drives[floor.name] = functools.partial(run_floor, context, floor)
     for scenario in BOT_SCENARIOS:
         drives[scenario.name] = functools.partial(run_bot, context, scenario)

@@ -4,8 +4,9 @@ The limits come from profiling the bot under the suite's load (``py-spy record``
 server process, ``pyinstrument`` on single operations; see README "Benchmarks"). They are
 put in the results for any target a run misses, so a reader of one run knows why, and
 every figure they cite is that run's own: each server's CPU per request, the bot's parts
-timed alone in the same rounds (:mod:`bench.parts`), and what the target needs given the
-peer's throughput in that run.
+timed alone in the same rounds (:mod:`bench.parts`), what the target needs given the
+peer's throughput in that run, and how near the target the least work of the job comes on
+the libraries the bot must use (the stack floors, :mod:`bench.stack_floors`).
 """
 
 from __future__ import annotations
@@ -44,11 +45,17 @@ BACKLOG = (
     "room before its ack, then is answered plainly ('please try again in a minute') and "
     "starts nothing (acked_never_seen counts any whose result never came)."
 )
+ON_THE_STACK = "On the libraries the bot must use, the least this job needs "
 LIMITS = {
     "ratios.slash_vs_bolt": (
-        "Counted is modals opened per second (views.open on the fake), not acks. The floor "
-        "(ceilings.slash_vs_bolt) shows the target is within reach on this machine for a "
-        "handler that checks the signature and calls views.open and does nothing else: "
+        "Counted is modals opened per second (views.open on the fake), not acks. "
+        + ON_THE_STACK
+        + "(servers.stack_slash: bolt's app set up as the peer's, one INSERT through "
+        "SQLAlchemy's asyncio session, slack-sdk's views_open, nothing else) reached "
+        "{stack[slash_vs_bolt]}x in this run (stack_ceilings.slash_vs_bolt), at "
+        "{cpu[stack_slash]} ms of CPU a command: {verdict[slash_vs_bolt]}. Without those "
+        "libraries the floor (ceilings.slash_vs_bolt) reaches the target on this machine, "
+        "for a handler that checks the signature and calls views.open and does nothing else: "
         "{cpu[floor_slash]} ms of CPU a command in this run (servers.floor_slash); bolt's "
         "ack-only peer ({cpu[bolt_command]} ms a command) is bound by bolt's 10 ms ack "
         "polling, not by CPU. 0.8x the peer is {need[slash_rps]} modals a second: at most "
@@ -65,7 +72,9 @@ LIMITS = {
         "SQLAlchemy and bolt out of the command's path, or not storing the draft that lets "
         "a person resume days later. " + BACKLOG
     ),
-    "p99_ms.slash": _acks_follow_the_work(
+    "p99_ms.slash": "The stack floor's p99 was {p99[stack_slash]} ms in this run "
+    "(servers.stack_slash, whose acks are not held back by the work in hand). "
+    + _acks_follow_the_work(
         "commands",
         "a mean under 50 ms divided by this run's p99/p50 ({need[slash_spread]}): about "
         "{need[slash_p99_rps]} commands a second, at most {need[slash_p99_ms]} ms of CPU "
@@ -73,9 +82,15 @@ LIMITS = {
         "10 ms ack polling adds its share on top",
     ),
     "ratios.press_vs_bolt": (
-        "Counted is card updates sent (chat.update) per second; acks are answered/s. The "
-        "floor (ceilings.press_vs_bolt) shows 0.5x is within reach for a handler that does "
-        "one sqlite3 write transaction (case, timeline, outbox) and one chat.update: "
+        "Counted is card updates sent (chat.update) per second; acks are answered/s. "
+        + ON_THE_STACK
+        + "(servers.stack_press: bolt's app, the versioned case UPDATE, a timeline INSERT "
+        "and an outbox INSERT in one transaction of SQLAlchemy's asyncio session, then "
+        "slack-sdk's chat_update and the sent mark) reached {stack[press_vs_bolt]}x in this "
+        "run (stack_ceilings.press_vs_bolt), at {cpu[stack_press]} ms of CPU a press: "
+        "{verdict[press_vs_bolt]}. Without those libraries the floor "
+        "(ceilings.press_vs_bolt) reaches 0.5x with one sqlite3 write transaction (case, "
+        "timeline, outbox) and one chat.update: "
         "{cpu[floor_press]} ms of CPU a press in this run (servers.floor_press). 0.5x the "
         "peer is {need[press_rps]} presses a second: at most {need[press_ms]} ms of CPU "
         "each, with the fake and wrk on the machine too. The bot spent {cpu[bot_press]} ms "
@@ -95,7 +110,9 @@ LIMITS = {
         "it (seen_drain_s). " + BACKLOG
     ),
     "p99_ms.press": (
-        "A press is acked before any database work (its repeat check is part of the "
+        "The stack floor's p99 was {p99[stack_press]} ms in this run (servers.stack_press, "
+        "whose acks are not held back by the work in hand). A press is acked before any "
+        "database work (its repeat check is part of the "
         "press's transaction, after the ack). "
         + _acks_follow_the_work(
             "presses",
@@ -106,7 +123,13 @@ LIMITS = {
         )
     ),
     "ratios.teams_message_vs_cloudadapter": (
-        "The floor (ceilings.teams_message_vs_cloudadapter) shows 10x is within reach for a "
+        ON_THE_STACK
+        + "(servers.stack_teams_message: the bot's botbuilder adapter and activity reader, "
+        "an ActivityHandler, one INSERT through SQLAlchemy's asyncio session, one reply) "
+        "reached {stack[teams_message_vs_cloudadapter]}x in this run "
+        "(stack_ceilings.teams_message_vs_cloudadapter), at {cpu[stack_teams_message]} ms "
+        "of CPU a message: {verdict[teams_message_vs_cloudadapter]}. Without those "
+        "libraries the floor (ceilings.teams_message_vs_cloudadapter) reaches 10x with a "
         "handler that decodes the activity and posts one reply: {cpu[floor_teams_message]} "
         "ms of CPU a message in this run. Ten times the stock adapter is a tenth of its CPU "
         "a message, at most {need[teams_message_ms]} ms, against its {cpu[cloudadapter_message]} "
@@ -119,6 +142,13 @@ LIMITS = {
         "reply's HTTP call and the card."
     ),
     "ratios.teams_press_vs_cloudadapter": (
+        ON_THE_STACK
+        + "(servers.stack_teams_press: the same adapter, the press's versioned UPDATE, "
+        "timeline INSERT and outbox INSERT in one transaction of SQLAlchemy's asyncio "
+        "session, a fixed card in the invoke response, one notice sent after it) reached "
+        "{stack[teams_press_vs_cloudadapter]}x in this run "
+        "(stack_ceilings.teams_press_vs_cloudadapter), at {cpu[stack_teams_press]} ms of "
+        "CPU a press: {verdict[teams_press_vs_cloudadapter]}. The bot spent "
         "{cpu[bot_teams_press]} ms of CPU a press in this run "
         "(servers.bot_teams_press.cpu_ms_each) against the peer's {cpu[cloudadapter_invoke]} "
         "ms; ten times the peer is a tenth of its CPU a press, at most "
@@ -126,8 +156,7 @@ LIMITS = {
         "in this run (parts.press_ms, its repeat check included, see ratios.press_vs_bolt), "
         "and it runs inside the request because the card in the invoke response must show "
         "the new state; the delivery of the press's messages (the Slack channel's card, the "
-        "reporter's notice) through the outbox comes on top. (There is no floor for it: a "
-        "card press's least work depends on what the card must show.)"
+        "reporter's notice) through the outbox comes on top."
     ),
     "register.lookup_p99_ms": (
         "earlier_reports joins every report naming any of the case's senders and sorts "
@@ -170,13 +199,33 @@ def limits(document: Mapping[str, Any]) -> dict[str, str]:
     servers = document.get("servers", {})
     figures = {
         "cpu": _Figures({name: s.get("cpu_ms_each") for name, s in servers.items()}),
+        "p99": _Figures({name: s.get("p99_ms") for name, s in servers.items()}),
         "part": _Figures(document.get("parts", {})),
         "need": _Figures(needs(document)),
+        "stack": _Figures({k: f"{v:g}" for k, v in document.get("stack_ceilings", {}).items()}),
+        "verdict": _Figures(verdicts(document)),
     }
     return {
         t["key"]: LIMITS[t["key"]].format(**figures)
         for t in document["targets"]
         if not t["met"] and t["key"] in LIMITS
+    }
+
+
+def verdicts(document: Mapping[str, Any]) -> dict[str, str]:
+    """For each ratio with a stack ceiling: whether the libraries the bot must use allow the
+    goal on this machine at all, as the stack floor measured it in this run."""
+    goals = {path.removeprefix("ratios."): bound for path, _, bound, _ in TARGETS}
+    return {
+        key: (
+            f"under the goal of {goals[key]:g}x, so no implementation on those libraries "
+            "reaches the target on this machine"
+            if ceiling < goals[key]
+            else f"at or over the goal of {goals[key]:g}x, so the libraries allow the target "
+            "and the gap is the bot's own work"
+        )
+        for key, ceiling in document.get("stack_ceilings", {}).items()
+        if key in goals
     }
 
 

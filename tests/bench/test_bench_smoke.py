@@ -42,6 +42,10 @@ SERVERS = {
     "floor_slash",
     "floor_press",
     "floor_teams_message",
+    "stack_slash",
+    "stack_press",
+    "stack_teams_message",
+    "stack_teams_press",
     "bot_slash",
     "bot_press",
     "bot_teams_message",
@@ -159,3 +163,32 @@ def test_each_missed_target_is_explained_with_the_runs_own_figures(
         assert (
             f"{parts['press_ms']} ms (parts.press_ms)" in results["limits"]["ratios.press_vs_bolt"]
         )
+
+
+@pytest.mark.bench
+def test_each_stack_floor_did_the_work_each_request_asked_for(
+    results: dict[str, Any], request: pytest.FixtureRequest
+) -> None:
+    """A stack floor is only a ceiling if it does the job: a draft stored for every modal
+    opened and every reply, every press recorded and its message sent, nothing logged."""
+    servers = results["servers"]
+    slash, press = servers["stack_slash"], servers["stack_press"]
+    message, teams_press = servers["stack_teams_message"], servers["stack_teams_press"]
+    assert slash["drafts"] >= slash["seen"] >= slash["answered"] > 0, slash
+    assert slash["acked_never_seen"] == 0, slash
+    assert message["drafts"] >= message["done"] >= message["answered"] > 0, message
+    for presses in (press, teams_press):
+        assert presses["acknowledged"] >= min(
+            presses["answered"], results["run"]["requests_per_set"]
+        ), presses
+        assert presses["done"] == presses["acknowledged"] > 0, presses
+        assert presses["outbox_pending"] == 0 and presses["acked_never_seen"] == 0, presses
+    for floor in (slash, press, message, teams_press):
+        assert floor["errors_logged"] == 0, floor
+    stack = results["stack_ceilings"]
+    assert set(stack) == set(REQUIRED["ratios"]), stack
+    assert all(is_number(v) and v > 0 for v in stack.values()), stack
+    seen = servers["stack_press"]["seen_per_s"] / servers["bolt_action"]["requests_per_s"]
+    assert stack["press_vs_bolt"] == pytest.approx(seen, rel=0.01)
+    lines = request.config.stash.setdefault(FIGURES, [])
+    lines += [f"stack ceiling {key}: {value}" for key, value in stack.items()]

@@ -91,6 +91,33 @@ def test_the_ceilings_are_medians_of_the_floors_rounds_too() -> None:
     assert "teams_press_vs_cloudadapter" not in results["ceilings"]  # it has no floor
 
 
+def test_the_stack_ceilings_are_medians_of_the_stack_floors_rounds() -> None:
+    runs = runs_of({"stack_teams_press": [9000, 12000, 11000]})
+    results = document(runs)
+    assert results["rounds"]["stack_ceilings"]["teams_press_vs_cloudadapter"] == [9, 12, 11]
+    assert results["stack_ceilings"]["teams_press_vs_cloudadapter"] == 11
+    assert set(results["stack_ceilings"]) == set(results["ratios"])
+
+
+def test_the_limits_say_whether_the_stack_allows_the_target_as_measured() -> None:
+    """Under the goal on the stack: out of reach there. At or over it: the bot's own work."""
+    runs = runs_of(
+        {
+            "bot_slash": [200] * 3,
+            "stack_slash": [500, 400, 600],
+            "bot_teams_message": [2000] * 3,
+            "stack_teams_message": [10000] * 3,
+        }
+    )
+    limits = document(runs)["limits"]
+    slash = limits["ratios.slash_vs_bolt"]
+    assert "reached 0.5x in this run" in slash
+    assert "under the goal of 0.8x, so no implementation on those libraries" in slash
+    message = limits["ratios.teams_message_vs_cloudadapter"]
+    assert "reached 10x in this run" in message
+    assert "at or over the goal of 10x, so the libraries allow the target" in message
+
+
 def test_a_servers_figures_are_its_median_rounds_with_every_rounds_throughput() -> None:
     runs = runs_of({"bot_press": [300, 100, 200]})
     press = document(runs)["servers"]["bot_press"]
@@ -116,8 +143,8 @@ def test_the_markdown_shows_every_round_of_every_ratio() -> None:
     runs = runs_of({"bot_slash": [100, 300, 200], "bolt_command": [1000, 1000, 500]})
     text = report.markdown(document(runs))
     assert "8 s per server in each of 3 rounds" in text
-    assert "| slash_vs_bolt | >= 0.8 | 0.3 | 0.1, 0.3, 0.4 | 1 |" in text
-    assert "| teams_press_vs_cloudadapter | >= 10 | 1 | 1, 1, 1 |  |" in text
+    assert "| slash_vs_bolt | >= 0.8 | 0.3 | 0.1, 0.3, 0.4 | 1 (1, 1, 2) | 1 |" in text
+    assert "| teams_press_vs_cloudadapter | >= 10 | 1 | 1, 1, 1 | 1 (1, 1, 1) |  |" in text
 
 
 def test_every_server_has_its_place_in_a_round_next_to_its_peer() -> None:
