@@ -115,7 +115,7 @@ FLOOR_RUNS = (
 
 STACK = "bench.stack_floors"
 ON_THE_STACK = "the same least work on the bot's stack (bench/stack_floors.py): "
-SQLALCHEMY = "SQLAlchemy's asyncio session on the bot's SQLite engine"
+SQLALCHEMY = "a Core connection of SQLAlchemy's asyncio engine, the bot's SQLite engine"
 STACK_RUNS = (
     FloorRun(
         "stack_slash",

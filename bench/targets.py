@@ -51,7 +51,7 @@ LIMITS = {
         "Counted is modals opened per second (views.open on the fake), not acks. "
         + ON_THE_STACK
         + "(servers.stack_slash: bolt's app set up as the peer's, one INSERT through "
-        "SQLAlchemy's asyncio session, slack-sdk's views_open, nothing else) reached "
+        "SQLAlchemy's asyncio engine, slack-sdk's views_open, nothing else) reached "
         "{stack[slash_vs_bolt]}x in this run (stack_ceilings.slash_vs_bolt), at "
         "{cpu[stack_slash]} ms of CPU a command: {verdict[slash_vs_bolt]}. Without those "
         "libraries the floor (ceilings.slash_vs_bolt) reaches the target on this machine, "
@@ -63,7 +63,7 @@ LIMITS = {
         "bot spent {cpu[bot_slash]} ms (servers.bot_slash.cpu_ms_each). Of that, the new "
         "draft's transaction (one INSERT that skips a clash with the person's open draft, "
         "which is read only then; the commit) took {part[draft_ms]} ms timed alone in this "
-        "run (parts.draft_ms), most of it SQLAlchemy's asyncio session and statement "
+        "run (parts.draft_ms), most of it SQLAlchemy's asyncio engine and statement "
         "machinery around SQLite work of microseconds. The rest is the Slack layer (our "
         "signature and envelope checks, bolt's dispatch, which checks the signature again "
         "and builds each listener's arguments, the modal rendered and held to Block Kit's "
@@ -85,7 +85,7 @@ LIMITS = {
         "Counted is card updates sent (chat.update) per second; acks are answered/s. "
         + ON_THE_STACK
         + "(servers.stack_press: bolt's app, the versioned case UPDATE, a timeline INSERT "
-        "and an outbox INSERT in one transaction of SQLAlchemy's asyncio session, then "
+        "and an outbox INSERT in one transaction of SQLAlchemy's asyncio engine, then "
         "slack-sdk's chat_update and the sent mark) reached {stack[press_vs_bolt]}x in this "
         "run (stack_ceilings.press_vs_bolt), at {cpu[stack_press]} ms of CPU a press: "
         "{verdict[press_vs_bolt]}. Without those libraries the floor "
@@ -125,7 +125,7 @@ LIMITS = {
     "ratios.teams_message_vs_cloudadapter": (
         ON_THE_STACK
         + "(servers.stack_teams_message: the bot's botbuilder adapter and activity reader, "
-        "an ActivityHandler, one INSERT through SQLAlchemy's asyncio session, one reply) "
+        "an ActivityHandler, one INSERT through SQLAlchemy's asyncio engine, one reply) "
         "reached {stack[teams_message_vs_cloudadapter]}x in this run "
         "(stack_ceilings.teams_message_vs_cloudadapter), at {cpu[stack_teams_message]} ms "
         "of CPU a message: {verdict[teams_message_vs_cloudadapter]}. Without those "
