@@ -63,7 +63,7 @@ LIMITS = {
         "bot spent {cpu[bot_slash]} ms (servers.bot_slash.cpu_ms_each). Of that, the new "
         "draft's transaction (one INSERT that skips a clash with the person's open draft, "
         "which is read only then; the commit) took {part[draft_ms]} ms timed alone in this "
-        "run (parts.draft_ms), most of it SQLAlchemy's asyncio engine and statement "
+        "run (parts.draft_ms), most of it SQLAlchemy's asyncio session and statement "
         "machinery around SQLite work of microseconds. The rest is the Slack layer (our "
         "signature and envelope checks, bolt's dispatch, which checks the signature again "
         "and builds each listener's arguments, the modal rendered and held to Block Kit's "
@@ -72,8 +72,11 @@ LIMITS = {
         "SQLAlchemy and bolt out of the command's path, or not storing the draft that lets "
         "a person resume days later. " + BACKLOG
     ),
-    "p99_ms.slash": "The stack floor's p99 was {p99[stack_slash]} ms in this run "
-    "(servers.stack_slash, whose acks are not held back by the work in hand). "
+    "p99_ms.slash": "The stack floor opened {need[slash_stack_rate]} modals a second in this "
+    "run (servers.stack_slash.seen_per_s): with acks held to the work, as the bot's are, 32 "
+    "requests in hand would wait {need[slash_stack_mean_ms]} ms on average at that rate, "
+    "before any spread. (Its own acks ran ahead of the work, bolt's way, and its p99 of "
+    "{p99[stack_slash]} ms is of a loop full of work still to do: seen_drain_s.) "
     + _acks_follow_the_work(
         "commands",
         "a mean under 50 ms divided by this run's p99/p50 ({need[slash_spread]}): about "
@@ -110,9 +113,12 @@ LIMITS = {
         "it (seen_drain_s). " + BACKLOG
     ),
     "p99_ms.press": (
-        "The stack floor's p99 was {p99[stack_press]} ms in this run (servers.stack_press, "
-        "whose acks are not held back by the work in hand). A press is acked before any "
-        "database work (its repeat check is part of the "
+        "The stack floor sent {need[press_stack_rate]} card updates a second in this run "
+        "(servers.stack_press.seen_per_s): with acks held to the work, as the bot's are, 32 "
+        "requests in hand would wait {need[press_stack_mean_ms]} ms on average at that rate, "
+        "before any spread. (Its own acks ran ahead of the work, bolt's way, and its p99 of "
+        "{p99[stack_press]} ms is of a loop full of work still to do: seen_drain_s.) A press "
+        "is acked before any database work (its repeat check is part of the "
         "press's transaction, after the ack). "
         + _acks_follow_the_work(
             "presses",
@@ -145,7 +151,7 @@ LIMITS = {
         ON_THE_STACK
         + "(servers.stack_teams_press: the same adapter, the press's versioned UPDATE, "
         "timeline INSERT and outbox INSERT in one transaction of SQLAlchemy's asyncio "
-        "session, a fixed card in the invoke response, one notice sent after it) reached "
+        "engine, a fixed card in the invoke response, one notice sent after it) reached "
         "{stack[teams_press_vs_cloudadapter]}x in this run "
         "(stack_ceilings.teams_press_vs_cloudadapter), at {cpu[stack_teams_press]} ms of "
         "CPU a press: {verdict[teams_press_vs_cloudadapter]}. The bot spent "
@@ -235,7 +241,8 @@ def needs(document: Mapping[str, Any]) -> dict[str, str]:
     A ratio's goal times its peer's throughput is the rate needed; on the core the bot has,
     that is a CPU budget per request. An ack p99 under its bound needs a mean time to an
     ack under the bound divided by this run's p99/p50, and with 32 requests in hand the
-    mean time is 32 over the rate (Little's law).
+    mean time is 32 over the rate (Little's law); at a stack floor's rate, that mean is the
+    least an implementation on the stack could have.
     """
     bounds = {path: bound for path, _, bound, _ in TARGETS}
     servers = document.get("servers", {})
@@ -256,6 +263,12 @@ def needs(document: Mapping[str, Any]) -> dict[str, str]:
             found[f"{job}_p99_rps"] = f"{per_second:,.0f}"
             found[f"{job}_p99_ms"] = f"{1000 / per_second:.2f}"
 
+    def stack(job: str, floor: str) -> None:
+        if servers.get(floor, {}).get("seen_per_s"):
+            per_second = servers[floor]["seen_per_s"]
+            found[f"{job}_stack_rate"] = f"{per_second:,.0f}"
+            found[f"{job}_stack_mean_ms"] = f"{connections * 1000 / per_second:.0f}"
+
     def tenth(job: str, peer: str, goal: str) -> None:
         if servers.get(peer, {}).get("cpu_ms_each"):
             found[f"{job}_ms"] = f"{servers[peer]['cpu_ms_each'] / bounds[goal]:.2f}"
@@ -264,6 +277,8 @@ def needs(document: Mapping[str, Any]) -> dict[str, str]:
     rate("press", "bolt_action", "ratios.press_vs_bolt")
     acks("slash", "bot_slash", "p99_ms.slash")
     acks("press", "bot_press", "p99_ms.press")
+    stack("slash", "stack_slash")
+    stack("press", "stack_press")
     tenth("teams_message", "cloudadapter_message", "ratios.teams_message_vs_cloudadapter")
     tenth("teams_press", "cloudadapter_invoke", "ratios.teams_press_vs_cloudadapter")
     return found

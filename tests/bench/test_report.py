@@ -54,6 +54,12 @@ def runs_of(
     }
 
 
+def seen(runs: dict[str, list[Outcome]], name: str, per_second: float) -> None:
+    """Give a server's every round results seen after the answer, at ``per_second``."""
+    for outcome in runs[name]:
+        outcome.completed, outcome.completed_rps = int(per_second * 8), per_second
+
+
 PARTS = [
     {"draft": 0.4, "press": 3.0, "delivery": 1.5, "delivered": 100},
     {"draft": 0.5, "press": 2.0, "delivery": 1.2, "delivered": 100},
@@ -173,8 +179,22 @@ def test_what_a_missed_target_needs_is_worked_out_from_the_same_run() -> None:
     assert needs["teams_message_ms"] == "0.10"  # a tenth of the peer's 1 ms
 
 
+def test_the_p99_limits_give_the_mean_wait_at_the_stack_floors_rate() -> None:
+    """32 in hand at 640 modals a second wait 50 ms on average (Little's law)."""
+    runs = runs_of({}, p99s=(60, 60, 60))
+    seen(runs, "stack_slash", 640.0)
+    results = document(runs)
+    needs = targets.needs(results)
+    assert (needs["slash_stack_rate"], needs["slash_stack_mean_ms"]) == ("640", "50")
+    assert "press_stack_rate" not in needs  # no seen/s measured for it here
+    slash = results["limits"]["p99_ms.slash"]
+    assert "opened 640 modals a second" in slash and "would wait 50 ms on average" in slash
+
+
 def test_the_limits_cite_the_runs_own_parts_and_needs() -> None:
     runs = runs_of({"bot_slash": [200] * 3, "bot_press": [100] * 3}, p99s=(60, 60, 60))
+    seen(runs, "stack_slash", 600.0)
+    seen(runs, "stack_press", 400.0)
     results = document(runs)
     limits = results["limits"]
     assert "ratios.slash_vs_bolt" in limits and "ratios.press_vs_bolt" in limits
