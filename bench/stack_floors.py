@@ -3,34 +3,44 @@
 The floors (:mod:`bench.floors`) show what this machine allows with no framework at all. The
 bot, though, is built on slack-bolt, SQLAlchemy's asyncio extension and slack-sdk's Web API
 client (Slack), and on botbuilder's adapter, ``TurnContext`` and ``ActivityHandler`` (Teams),
-as the brief requires. These servers do the same least work as the floors through those
-libraries, set up as the bot sets them up (its SQLite engine, its Teams adapter, connector and
-activity reader), and nothing else: no policy, no pages or rendering, no sealed columns, no
-audit trail's hash chain, no access log. Statements go through SQLAlchemy's lightest asyncio
-path, a Core connection (``engine.begin()``), not the ORM session the bot uses, which costs
-about 50 us more a transaction. A job's ratio for its stack floor is therefore the
-most an implementation on this stack reaches here: a target above it is out of reach without
-leaving the stack, and the gap between it and the bot is what the bot's own work costs.
+as the brief requires. These servers do the floors' steps, and nothing else, through those
+libraries, each used the cheapest way it offers: no policy, no draft, no pages or rendering,
+no sealed columns, no audit trail's hash chain, no access log. So a job's ratio for its stack
+floor is about the most an implementation on those libraries reaches on this machine, and
+the gap between it and the bot is what the bot's own work costs.
 
-``python -m bench.stack_floors slash|press|teams_message|teams_press --port N --database F``
-serves one of (``--cases`` names the cases to press, one id a line, for the presses):
+The cheapest way, in each library:
 
-* ``slash``: a slack-bolt ``AsyncApp`` set up as the peer is (signature checked, ``auth.test``
-  once); its ``/report-abuse`` listener acks, stores a new draft (one INSERT in a
-  transaction) and opens a fixed modal (``views_open`` on slack-sdk's ``AsyncWebClient``);
+* slack-bolt: ``process_before_response=True``, so the listener runs inside the request and
+  the answer goes when it returns: no polling for the ack, and never more work in hand than
+  requests open (acks running ahead of the work would pile it up in memory);
+* slack-sdk: one HTTP session kept for the server's life, and no debug text built that
+  logging would not write (both as the bot's Slack setup does);
+* SQLAlchemy: one Core connection on the bot's SQLite engine, held for the server's life
+  and taken in turn (an ``asyncio.Lock``), with the bot's WAL checkpointer beside it: no
+  ORM session and no pool checkout a transaction;
+* botbuilder: the bot's ``TeamsAdapter`` (botbuilder's ``CloudAdapter`` sending through
+  one kept-alive connector session) and its activity reader (msrest's, planned once).
+
+``python -m bench.stack_floors slash|press|teams_message|teams_press --port N`` serves one
+of (the presses also take ``--database``, a new SQLite file, and ``--cases``, the case ids
+to press, one a line):
+
+* ``slash``: a slack-bolt ``AsyncApp`` (signature checked, ``auth.test`` once); its
+  ``/report-abuse`` listener acks and opens a fixed modal (``views_open``);
 * ``press``: the same app; its action listener acks, then in one transaction makes the
   case's versioned UPDATE, a timeline INSERT and an outbox INSERT (as :mod:`bench.floors`'s
   press does with sqlite3); a background task then sends the card update (``chat_update``)
   and marks the outbox row sent in a second transaction;
-* ``teams_message``: the activity read by the bot's reader, the turn run by the bot's
-  ``TeamsAdapter`` (botbuilder's ``CloudAdapter``; local mode, no token check) and an
-  ``ActivityHandler`` that stores a new draft and replies with a fixed Adaptive Card
+* ``teams_message``: the activity read, the turn run by the adapter (local mode, no token
+  check) and an ``ActivityHandler`` that replies with a fixed Adaptive Card
   (``TurnContext.send_activity``);
 * ``teams_press``: the same adapter; ``on_adaptive_card_invoke`` runs the press's transaction
   and answers with a fixed card saying who acknowledged it; a background task then posts the
   case's notice to the conversation through the connector and marks the outbox row sent.
 
-Every server answers ``GET /healthz``. Nothing is logged per request.
+Every server answers ``GET /healthz``. Nothing is logged per request. At shutdown the
+messages still being sent are waited for.
 """
 
 from __future__ import annotations
@@ -41,33 +51,26 @@ import json
 import logging
 import re
 import time
-from collections.abc import Callable, Coroutine
-from contextlib import closing
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager, closing
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 from sqlalchemy import Column, Float, Integer, MetaData, String, Table, bindparam, insert, update
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bench.config import BOT_TOKEN, SIGNING_SECRET
-from bench.floors import ADAPTIVE_CARD, CARD, MODAL, open_database, seed
+from bench.floors import ADAPTIVE_CARD, CARD, MODAL, healthz, open_database, seed
+from bot.storage.checkpoints import Checkpointer
 from bot.storage.engine import create_engine
 
 log = logging.getLogger("bench.stack_floors")
 Deliver = Callable[[int, dict[str, Any]], Coroutine[Any, Any, None]]
 
 METADATA = MetaData()
-DRAFTS = Table(
-    "drafts",
-    METADATA,
-    Column("id", Integer, primary_key=True),
-    Column("person", String, nullable=False),
-    Column("flow", String, nullable=False),
-    Column("answers", String, nullable=False),
-    Column("created_at", Float, nullable=False),
-)
 CASES = Table(
     "cases",
     METADATA,
@@ -97,13 +100,8 @@ OUTBOX = Table(
     Column("created_at", Float, nullable=False),
     Column("sent_at", Float),
 )
-DRAFT_DDL = (
-    "CREATE TABLE drafts (id INTEGER PRIMARY KEY, person TEXT NOT NULL, flow TEXT NOT NULL, "
-    "answers TEXT NOT NULL, created_at REAL NOT NULL)"
-)
 
 # Built once, as the bot builds its hot statements (SQLAlchemy caches their compiled form).
-NEW_DRAFT = insert(DRAFTS)
 ACKNOWLEDGE = (
     update(CASES)
     .where(
@@ -122,85 +120,117 @@ SENT = (
 )
 
 
-def open_engine(database: Path, *, cases: list[str] | None) -> AsyncEngine:
-    """A fresh database and the bot's engine on it: for the presses
-    (``cases`` given), the cases at version 1, ``new``; otherwise the drafts' table."""
-    with closing(open_database(database)) as db:
-        if cases is None:
-            db.execute(DRAFT_DDL)
-        else:
+class Store:
+    """The presses' database: one connection of the bot's engine, held and taken in turn."""
+
+    def __init__(self, database: Path, cases: list[str]) -> None:
+        with closing(open_database(database)) as db:
             seed(db, cases)
-    return create_engine(f"sqlite+aiosqlite:///{database}")
+        self._engine = create_engine(f"sqlite+aiosqlite:///{database}")
+        self._checkpointer = Checkpointer(str(database))
+        self._connection: AsyncConnection | None = None
+        self._turn = asyncio.Lock()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncConnection]:
+        """The connection, in a transaction of its own (committed unless it raises)."""
+        assert self._connection is not None, "the store is not open"
+        async with self._turn, self._connection.begin():
+            yield self._connection
+
+    async def serving(self, _app: web.Application) -> AsyncIterator[None]:
+        """Open for the server's life (an aiohttp cleanup context), the checkpointer beside."""
+        async with self._engine.connect() as connection:
+            self._connection = connection
+            checkpoints = asyncio.create_task(self._checkpointer.run())
+            try:
+                yield
+            finally:
+                self._checkpointer.stop()
+                await checkpoints
+        await self._engine.dispose()
+
+    async def acknowledge(
+        self, case_id: str, version: int, actor: str, message: dict[str, Any]
+    ) -> int:
+        """The press's transaction; the outbox row's id, or 0 when the press was stale."""
+        now = time.time()
+        async with self.transaction() as connection:
+            moved = await connection.execute(
+                ACKNOWLEDGE, {"case_id": case_id, "seen_version": version, "now": now}
+            )
+            if moved.rowcount != 1:
+                return 0
+            event = {"case_id": case_id, "seq": version + 1, "event": "acknowledge"}
+            await connection.execute(NEW_EVENT, {**event, "actor": actor, "at": now})
+            row = {"case_id": case_id, "method": "card", "body": json.dumps(message)}
+            outbox = await connection.execute(
+                NEW_OUTBOX, {**row, "status": "pending", "created_at": now}
+            )
+            return int(outbox.scalar_one())
+
+    async def mark_sent(self, outbox: int) -> None:
+        async with self.transaction() as connection:
+            await connection.execute(SENT, {"outbox_id": outbox, "now": time.time()})
 
 
-async def new_draft(engine: AsyncEngine, person: str) -> None:
-    """A report's draft, stored before its first page is shown."""
-    async with engine.begin() as connection:
-        await connection.execute(
-            NEW_DRAFT,
-            {"person": person, "flow": "report_abuse", "answers": "{}", "created_at": time.time()},
-        )
+class Background:
+    """Messages sent after the answer: ``deliver(outbox id, message)``, kept until done."""
+
+    def __init__(self, deliver: Deliver) -> None:
+        self._deliver = deliver
+        self._sending: set[asyncio.Task[None]] = set()
+
+    def start(self, outbox: int, message: dict[str, Any]) -> None:
+        task = asyncio.create_task(self._deliver(outbox, message))
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
+
+    async def finish(self, _app: web.Application) -> None:
+        """Wait for the messages still being sent (at shutdown)."""
+        if self._sending:
+            await asyncio.wait(self._sending, timeout=5)
 
 
-async def acknowledge(
-    engine: AsyncEngine, case_id: str, version: int, actor: str, message: dict[str, Any]
-) -> int:
-    """The press's transaction; the outbox row's id, or 0 when the press was stale."""
-    now = time.time()
-    async with engine.begin() as connection:
-        moved = await connection.execute(
-            ACKNOWLEDGE, {"case_id": case_id, "seen_version": version, "now": now}
-        )
-        if moved.rowcount != 1:  # type: ignore[attr-defined]
-            return 0
-        event = {"case_id": case_id, "seq": version + 1, "event": "acknowledge"}
-        await connection.execute(NEW_EVENT, {**event, "actor": actor, "at": now})
-        body = json.dumps(message)
-        row = {"case_id": case_id, "method": "card", "body": body, "status": "pending"}
-        outbox = await connection.execute(NEW_OUTBOX, {**row, "created_at": now})
-        return int(outbox.scalar_one())
-
-
-def in_background(deliver: Deliver) -> Callable[[int, dict[str, Any]], None]:
-    """Start ``deliver(outbox id, message)`` after the answer; kept until done."""
-    sending: set[asyncio.Task[None]] = set()
-
-    def start(outbox: int, message: dict[str, Any]) -> None:
-        task = asyncio.create_task(deliver(outbox, message))
-        sending.add(task)
-        task.add_done_callback(sending.discard)
-
-    return start
-
-
-async def mark_sent(engine: AsyncEngine, outbox: int) -> None:
-    async with engine.begin() as connection:
-        await connection.execute(SENT, {"outbox_id": outbox, "now": time.time()})
-
-
-async def healthz(_: web.Request) -> web.Response:
-    return web.json_response({"status": "ok"})
-
-
-def slack_app(slack_api_url: str, engine: AsyncEngine) -> web.Application:
-    """bolt's app as the peer sets it up, with the slash command's and the press's least work."""
+def slack_app(slack_api_url: str, store: Store | None) -> web.Application:
+    """bolt's app with the slash command's least work, and the press's given a store."""
     from slack_bolt.async_app import AsyncAck, AsyncApp
     from slack_sdk.web.async_client import AsyncWebClient
 
     client = AsyncWebClient(token=BOT_TOKEN, base_url=slack_api_url)
-    bolt = AsyncApp(client=client, signing_secret=SIGNING_SECRET)
-
-    async def deliver(outbox: int, message: dict[str, Any]) -> None:
-        await client.chat_update(**message)
-        await mark_sent(engine, outbox)
-
-    send_later = in_background(deliver)
+    if client.logger.level == logging.NOTSET and not client.logger.isEnabledFor(logging.DEBUG):
+        client.logger.setLevel(client.logger.getEffectiveLevel())  # no unwritten debug text
+    bolt = AsyncApp(client=client, signing_secret=SIGNING_SECRET, process_before_response=True)
 
     @bolt.command("/report-abuse")
     async def report_abuse(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
-        await new_draft(engine, body["user_id"])
         await client.views_open(trigger_id=body["trigger_id"], view=MODAL)
+
+    async def one_session(_app: web.Application) -> AsyncIterator[None]:
+        async with aiohttp.ClientSession() as session:
+            client.session = session
+            yield
+
+    app = bolt.web_app(path="/slack/events")
+    app.router.add_get("/healthz", healthz)
+    app.cleanup_ctx.append(one_session)
+    if store is not None:
+        app.cleanup_ctx.append(store.serving)
+        _press_listener(bolt, client, store, app)
+    return app
+
+
+def _press_listener(bolt: Any, client: Any, store: Store, app: web.Application) -> None:
+    """The press: its transaction before the answer, the card update after it."""
+    from slack_bolt.async_app import AsyncAck
+
+    async def deliver(outbox: int, message: dict[str, Any]) -> None:
+        await client.chat_update(**message)
+        await store.mark_sent(outbox)
+
+    background = Background(deliver)
+    app.on_shutdown.append(background.finish)
 
     @bolt.action(re.compile(r".+"))
     async def press(ack: AsyncAck, body: dict[str, Any]) -> None:
@@ -214,16 +244,12 @@ def slack_app(slack_api_url: str, engine: AsyncEngine) -> web.Application:
             "text": text,
             "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}],
         }
-        outbox = await acknowledge(engine, case_id, int(version), actor, message)
+        outbox = await store.acknowledge(case_id, int(version), actor, message)
         if outbox:
-            send_later(outbox, message)
-
-    app = bolt.web_app(path="/slack/events")
-    app.router.add_get("/healthz", healthz)
-    return app
+            background.start(outbox, message)
 
 
-def teams_app(engine: AsyncEngine) -> web.Application:
+def teams_app(store: Store | None) -> web.Application:
     """The bot's Teams adapter and reader, and a handler with the least work of each job."""
     from botbuilder.core import ActivityHandler, CardFactory, MessageFactory, TurnContext
     from botbuilder.schema import AdaptiveCardInvokeResponse
@@ -244,18 +270,19 @@ def teams_app(engine: AsyncEngine) -> web.Application:
         await connector.send_to_conversation(
             message["serviceUrl"], message["conversation"]["id"], message, credentials=None
         )
-        await mark_sent(engine, outbox)
+        assert store is not None
+        await store.mark_sent(outbox)
 
-    send_later = in_background(deliver)
+    background = Background(deliver)
 
     class FloorBot(ActivityHandler):
         async def on_message_activity(self, turn_context: TurnContext) -> None:
-            await new_draft(engine, turn_context.activity.from_property.id)
             await turn_context.send_activity(reply)
 
         async def on_adaptive_card_invoke(
             self, turn_context: TurnContext, invoke_value: Any
         ) -> AdaptiveCardInvokeResponse:
+            assert store is not None, "teams_press needs its store"
             activity = turn_context.activity
             data = activity.value["action"]["data"]
             _codec, _name, case_id, version = str(data["action"]).split("|")
@@ -267,9 +294,9 @@ def teams_app(engine: AsyncEngine) -> web.Application:
                 "serviceUrl": activity.service_url,
                 "conversation": {"id": activity.conversation.id},
             }
-            outbox = await acknowledge(engine, case_id, int(version), actor, notice)
+            outbox = await store.acknowledge(case_id, int(version), actor, notice)
             if outbox:
-                send_later(outbox, notice)
+                background.start(outbox, notice)
             card = {
                 "type": "AdaptiveCard",
                 "version": "1.5",
@@ -295,6 +322,9 @@ def teams_app(engine: AsyncEngine) -> web.Application:
     app = web.Application()
     app.router.add_post("/api/messages", messages)
     app.router.add_get("/healthz", healthz)
+    if store is not None:
+        app.cleanup_ctx.append(store.serving)
+        app.on_shutdown.append(background.finish)
     app.on_cleanup.append(close)
     return app
 
@@ -304,20 +334,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("name", choices=["slash", "press", "teams_message", "teams_press"])
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--slack-api-url", default="http://127.0.0.1:9/api/")
-    parser.add_argument("--database", type=Path, required=True, help="a new SQLite file")
+    parser.add_argument("--database", type=Path, help="the presses: a new SQLite file")
     parser.add_argument("--cases", type=Path, help="the presses: the case ids, one a line")
     options = parser.parse_args(argv)
     presses = options.name.endswith("press")
-    if presses and options.cases is None:
-        parser.error(f"{options.name} needs --cases")
+    if presses and (options.database is None or options.cases is None):
+        parser.error(f"{options.name} needs --database and --cases")
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
-    cases = options.cases.read_text(encoding="ascii").split() if presses else None
-    engine = open_engine(options.database, cases=cases)
+    store = None
+    if presses:
+        store = Store(options.database, options.cases.read_text(encoding="ascii").split())
     if options.name.startswith("teams"):
-        app = teams_app(engine)
+        app = teams_app(store)
     else:
-        app = slack_app(options.slack_api_url, engine)
-    app.on_cleanup.append(lambda _: engine.dispose())
+        app = slack_app(options.slack_api_url, store)
     web.run_app(app, host="127.0.0.1", port=options.port, print=None, access_log=None)
 
 

@@ -114,25 +114,26 @@ FLOOR_RUNS = (
 )
 
 STACK = "bench.stack_floors"
-ON_THE_STACK = "the same least work on the bot's stack (bench/stack_floors.py): "
-SQLALCHEMY = "a Core connection of SQLAlchemy's asyncio engine, the bot's SQLite engine"
+ON_THE_STACK = (
+    "the floor's steps, and nothing else, through the bot's libraries (bench/stack_floors.py): "
+)
+SQLALCHEMY = "one held Core connection of SQLAlchemy's asyncio engine, the bot's SQLite engine"
 STACK_RUNS = (
     FloorRun(
         "stack_slash",
         "slash",
-        f"{ON_THE_STACK}slack-bolt AsyncApp set up as the peer; the listener acks, stores a "
-        f"draft (one INSERT; {SQLALCHEMY}) and opens a fixed modal with slack-sdk's "
-        "AsyncWebClient.views_open (seen = views.open calls)",
+        f"{ON_THE_STACK}a slack-bolt AsyncApp (process_before_response), its listener acks and "
+        "opens a fixed modal with slack-sdk's AsyncWebClient.views_open over one kept-alive "
+        "session (seen = views.open calls)",
         slash_set,
         done_on=SLACK_SEEN,
         seen=True,
         module=STACK,
-        database=True,
     ),
     FloorRun(
         "stack_press",
         "press",
-        f"{ON_THE_STACK}the same bolt app; the action listener acks, then the press floor's "
+        f"{ON_THE_STACK}the same bolt app; the action listener acks and runs the press floor's "
         f"transaction ({SQLALCHEMY}); then a background task sends chat_update with "
         "slack-sdk's client and marks the outbox row sent (seen = chat.update calls)",
         press_set,
@@ -147,12 +148,11 @@ STACK_RUNS = (
         "teams_message",
         f"{ON_THE_STACK}the activity read by the bot's reader, the turn run by the bot's "
         "TeamsAdapter (botbuilder's CloudAdapter, local mode) and an ActivityHandler that "
-        f"stores a draft (one INSERT; {SQLALCHEMY}) and replies with a fixed Adaptive Card",
+        "replies with a fixed Adaptive Card",
         teams_message_set,
         done_on=("connector", ("reply",)),
         seen=False,
         module=STACK,
-        database=True,
     ),
     FloorRun(
         "stack_teams_press",

@@ -105,23 +105,28 @@ def test_the_stack_ceilings_are_medians_of_the_stack_floors_rounds() -> None:
     assert set(results["stack_ceilings"]) == set(results["ratios"])
 
 
-def test_the_limits_say_whether_the_stack_allows_the_target_as_measured() -> None:
-    """Under the goal on the stack: out of reach there. At or over it: the bot's own work."""
+def test_the_limits_say_what_every_round_of_the_stack_floor_says_of_the_goal() -> None:
+    """Under the goal in every round: out of reach on the stack. Over it in every round: the
+    bot's own work. Either way in different rounds: not settled."""
     runs = runs_of(
         {
             "bot_slash": [200] * 3,
             "stack_slash": [500, 400, 600],
             "bot_teams_message": [2000] * 3,
-            "stack_teams_message": [10000] * 3,
+            "stack_teams_message": [10000, 11000, 12000],
+            "bot_teams_press": [2000] * 3,
+            "stack_teams_press": [9000, 10000, 11000],
         }
     )
     limits = document(runs)["limits"]
     slash = limits["ratios.slash_vs_bolt"]
     assert "reached 0.5x in this run" in slash
-    assert "under the goal of 0.8x, so no implementation on those libraries" in slash
+    assert "under the goal of 0.8x in every round (the best 0.6x)" in slash
     message = limits["ratios.teams_message_vs_cloudadapter"]
-    assert "reached 10x in this run" in message
-    assert "at or over the goal of 10x, so the libraries allow the target" in message
+    assert "reached 11x in this run" in message
+    assert "at or over the goal of 10x in every round" in message
+    press = limits["ratios.teams_press_vs_cloudadapter"]
+    assert "under the goal of 10x in some rounds and not in others" in press
 
 
 def test_a_servers_figures_are_its_median_rounds_with_every_rounds_throughput() -> None:
@@ -177,6 +182,8 @@ def test_what_a_missed_target_needs_is_worked_out_from_the_same_run() -> None:
     assert needs["slash_spread"] == "2.00"
     assert (needs["slash_p99_rps"], needs["slash_p99_ms"]) == ("1,280", "0.78")
     assert needs["teams_message_ms"] == "0.10"  # a tenth of the peer's 1 ms
+    # The stack floors' 1 ms each (1,000/s in the made-up runs), plus the draft's 0.4 ms.
+    assert needs["slash_with_draft_ms"] == needs["teams_message_with_draft_ms"] == "1.40"
 
 
 def test_the_p99_limits_give_the_mean_wait_at_the_stack_floors_rate() -> None:
@@ -188,7 +195,7 @@ def test_the_p99_limits_give_the_mean_wait_at_the_stack_floors_rate() -> None:
     assert (needs["slash_stack_rate"], needs["slash_stack_mean_ms"]) == ("640", "50")
     assert "press_stack_rate" not in needs  # no seen/s measured for it here
     slash = results["limits"]["p99_ms.slash"]
-    assert "opened 640 modals a second" in slash and "would wait 50 ms on average" in slash
+    assert "opened 640 modals a second" in slash and "waited 50 ms on average" in slash
 
 
 def test_the_limits_cite_the_runs_own_parts_and_needs() -> None:
