@@ -123,9 +123,8 @@ class FloorRun:
         seen: whether those calls are the floor's throughput (seen per second, as for the
             bot's Slack scenarios) rather than the answers (as for the bot on Teams).
         module: the floor's module.
-        database: whether the floor is given a new SQLite file (``--database``).
-        cases: the presses: which seeded reports the floor's database holds (``--cases``);
-            its presses recorded are then what it owes the fakes.
+        cases: the presses: which seeded reports the floor's new SQLite file holds
+            (``--database``, ``--cases``); its presses recorded are what it owes the fakes.
     """
 
     name: str
@@ -135,7 +134,6 @@ class FloorRun:
     done_on: tuple[str, tuple[str, ...]]
     seen: bool
     module: str = "bench.floors"
-    database: bool = False
     cases: Callable[[Context], Sequence[str]] | None = None
 
 
@@ -146,16 +144,14 @@ def run_floor(context: Context, run: FloorRun) -> Outcome:
     port = free_port()
     arguments = ["-m", run.module, run.floor, "--port", str(port)]
     arguments += ["--slack-api-url", context.fakes.slack_api_url]
-    database = home / "floor.db" if run.database else None
-    if database is not None:
+    database: Path | None = None
+    if run.cases is not None:
+        database = home / "floor.db"
         for leftover in (database, *(database.with_name(database.name + s) for s in WAL)):
             leftover.unlink(missing_ok=True)
-        arguments += ["--database", str(database)]
-    presses = database if run.cases is not None else None
-    if run.cases is not None:
         cases = home / "cases.txt"
         cases.write_text("".join(f"{case}\n" for case in run.cases(context)), "ascii")
-        arguments += ["--cases", str(cases)]
+        arguments += ["--database", str(database), "--cases", str(cases)]
     file = request_file(context, run.name, run.requests(context))
     log = context.work / f"{run.name}.log"
     with running(run.name, arguments, port=port, log=log) as server:
@@ -163,7 +159,7 @@ def run_floor(context: Context, run: FloorRun) -> Outcome:
         cpu = server.cpu_seconds()
         outcome = Outcome(run.name, run.setup, load(context, server, file))
         measured = outcome.load
-        owed = floor_figures(presses)["acknowledged"] if presses else measured.requests
+        owed = floor_figures(database)["acknowledged"] if database else measured.requests
         count, last = settle(context.fakes, run.done_on, before, owed, None)
         outcome.extra["done"] = count
         outcome.extra["acked_never_seen"] = max(owed - count, 0)

@@ -98,7 +98,6 @@ FLOOR_RUNS = (
         press_set,
         done_on=PRESS_SEEN,
         seen=True,
-        database=True,
         cases=slack_cases,
     ),
     FloorRun(
@@ -140,7 +139,6 @@ STACK_RUNS = (
         done_on=PRESS_SEEN,
         seen=True,
         module=STACK,
-        database=True,
         cases=slack_cases,
     ),
     FloorRun(
@@ -164,7 +162,6 @@ STACK_RUNS = (
         done_on=("connector", ("send",)),
         seen=False,
         module=STACK,
-        database=True,
         cases=teams_cases,
     ),
 )
