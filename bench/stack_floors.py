@@ -59,7 +59,7 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
-from sqlalchemy import Column, Float, Integer, MetaData, String, Table, bindparam, insert, update
+from sqlalchemy import bindparam, column, insert, table, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bench.config import BOT_TOKEN, SIGNING_SECRET
@@ -70,35 +70,12 @@ from bot.storage.engine import create_engine
 log = logging.getLogger("bench.stack_floors")
 Deliver = Callable[[int, dict[str, Any]], Coroutine[Any, Any, None]]
 
-METADATA = MetaData()
-CASES = Table(
-    "cases",
-    METADATA,
-    Column("id", String, primary_key=True),
-    Column("state", String, nullable=False),
-    Column("version", Integer, nullable=False),
-    Column("updated_at", Float),
-)
-CASE_EVENTS = Table(
-    "case_events",
-    METADATA,
-    Column("id", Integer, primary_key=True),
-    Column("case_id", String, nullable=False),
-    Column("seq", Integer, nullable=False),
-    Column("event", String, nullable=False),
-    Column("actor", String, nullable=False),
-    Column("at", Float, nullable=False),
-)
-OUTBOX = Table(
+# The press floor's tables (bench.floors.SCHEMA), named for SQLAlchemy's statements.
+CASES = table("cases", *map(column, ("id", "state", "version", "updated_at")))
+CASE_EVENTS = table("case_events", *map(column, ("case_id", "seq", "event", "actor", "at")))
+OUTBOX = table(
     "outbox",
-    METADATA,
-    Column("id", Integer, primary_key=True),
-    Column("case_id", String, nullable=False),
-    Column("method", String, nullable=False),
-    Column("body", String, nullable=False),
-    Column("status", String, nullable=False),
-    Column("created_at", Float, nullable=False),
-    Column("sent_at", Float),
+    *map(column, ("id", "case_id", "method", "body", "status", "created_at", "sent_at")),
 )
 
 # Built once, as the bot builds its hot statements (SQLAlchemy caches their compiled form).
