@@ -38,9 +38,10 @@ import json
 import logging
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from http import HTTPStatus
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs
 
 import aiohttp
@@ -194,11 +195,29 @@ def acknowledge(db: sqlite3.Connection, case_id: str, version: int, actor: str, 
     return outbox or 0
 
 
-def card_update(channel: str, ts: str, actor: str) -> str:
-    """The ``chat.update`` body: the card, now showing who acknowledged it."""
+def card_update(channel: str, ts: str, actor: str) -> dict[str, Any]:
+    """The ``chat.update`` arguments: the card, now showing who acknowledged it."""
     text = f"Acknowledged by <@{actor}>"
     blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
-    return json.dumps({"channel": channel, "ts": ts, "text": text, "blocks": blocks})
+    return {"channel": channel, "ts": ts, "text": text, "blocks": blocks}
+
+
+class Background:
+    """Messages sent after the answer: ``deliver(outbox id, message)``, kept until done."""
+
+    def __init__(self, deliver: Callable[[int, Any], Coroutine[Any, Any, None]]) -> None:
+        self._deliver = deliver
+        self._sending: set[asyncio.Task[None]] = set()
+
+    def start(self, outbox: int, message: Any) -> None:
+        task = asyncio.create_task(self._deliver(outbox, message))
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
+
+    async def finish(self, _app: web.Application) -> None:
+        """Wait for the messages still being sent (an ``on_shutdown`` hook)."""
+        if self._sending:
+            await asyncio.wait(self._sending, timeout=5)
 
 
 def press_floor(slack_api_url: str, database: Path, case_ids: list[str]) -> web.Application:
@@ -207,13 +226,14 @@ def press_floor(slack_api_url: str, database: Path, case_ids: list[str]) -> web.
     chat_update = slack_api_url + "chat.update"
     db = open_database(database)
     seed(db, case_ids)
-    sending: set[asyncio.Task[None]] = set()
 
-    async def deliver(session: aiohttp.ClientSession, outbox: int, body: str) -> None:
-        await slack_call(session, chat_update, body)
+    async def deliver(outbox: int, body: str) -> None:
+        await slack_call(app[SESSION], chat_update, body)
         db.execute(
             "UPDATE outbox SET status = 'sent', sent_at = ? WHERE id = ?", (time.time(), outbox)
         )
+
+    background = Background(deliver)
 
     async def press(request: web.Request) -> web.Response:
         body = await request.read()
@@ -223,24 +243,20 @@ def press_floor(slack_api_url: str, database: Path, case_ids: list[str]) -> web.
         _codec, _name, case_id, version = payload["actions"][0]["value"].split("|")
         actor = payload["user"]["id"]
         container = payload["container"]
-        card = card_update(container["channel_id"], container["message_ts"], actor)
+        card = json.dumps(card_update(container["channel_id"], container["message_ts"], actor))
         outbox = acknowledge(db, case_id, int(version), actor, card)
         if outbox:
-            task = asyncio.create_task(deliver(request.app[SESSION], outbox, card))
-            sending.add(task)
-            task.add_done_callback(sending.discard)
+            background.start(outbox, card)
         return web.Response()
+
+    async def close(_: web.Application) -> None:
+        db.close()
 
     app = web.Application()
     app.router.add_post("/slack/events", press)
-    app.on_cleanup.append(lambda _: _close(db, sending))
+    app.on_shutdown.append(background.finish)  # before the session and the database close
+    app.on_cleanup.append(close)
     return with_session(app)
-
-
-async def _close(db: sqlite3.Connection, sending: set[asyncio.Task[None]]) -> None:
-    if sending:
-        await asyncio.wait(sending, timeout=5)
-    db.close()
 
 
 def teams_message_floor() -> web.Application:

@@ -36,7 +36,7 @@ from aiohttp import web
 
 from bench.config import SLACK_MANAGER
 from bench.processes import child_environment, free_port
-from bench.scenarios import Context, bot_environment, fresh_database
+from bench.scenarios import Context, bot_environment, fresh_database, slack_cases, write_cases
 from bot.actions import ActionName, ActionRef
 from bot.app import CORE, DELIVERY, create_app
 from bot.config import Settings
@@ -98,9 +98,7 @@ def run_parts(context: Context) -> dict[str, float]:
     home = context.work / "parts"
     database = fresh_database(context, home, Platform.SLACK)
     count = context.config.part_operations
-    cases = home / "cases.txt"
-    chosen = context.press.slack[: WARM_UP + count]
-    cases.write_text("".join(f"{case}\n" for case, _ in chosen), "ascii")
+    cases = write_cases(home / "cases.txt", slack_cases(context)[: WARM_UP + count])
     env = bot_environment(context, database, free_port(), home / "files")
     arguments = ["-m", "bench.parts", "--cases", str(cases), "--count", str(count)]
     done = subprocess.run(

@@ -149,8 +149,7 @@ def run_floor(context: Context, run: FloorRun) -> Outcome:
         database = home / "floor.db"
         for leftover in (database, *(database.with_name(database.name + s) for s in WAL)):
             leftover.unlink(missing_ok=True)
-        cases = home / "cases.txt"
-        cases.write_text("".join(f"{case}\n" for case in run.cases(context)), "ascii")
+        cases = write_cases(home / "cases.txt", run.cases(context))
         arguments += ["--database", str(database), "--cases", str(cases)]
     file = request_file(context, run.name, run.requests(context))
     log = context.work / f"{run.name}.log"
@@ -174,6 +173,12 @@ def run_floor(context: Context, run: FloorRun) -> Outcome:
         outcome.extra.update(floor_figures(database))
     outcome.extra["errors_logged"] = errors_logged(log)
     return outcome
+
+
+def write_cases(path: Path, cases: Sequence[str]) -> Path:
+    """The case ids a floor or the parts press, one a line, for their ``--cases``."""
+    path.write_text("".join(f"{case}\n" for case in cases), "ascii")
+    return path
 
 
 def cpu_ms_each(cpu_seconds: float, done: int) -> float | None:
@@ -286,7 +291,7 @@ def teams_message_set(context: Context) -> list[payloads.Request]:
 
 
 def teams_press_set(context: Context) -> list[payloads.Request]:
-    return payloads.teams_presses((c for c, _ in context.press.teams), context.fakes.service_url)
+    return payloads.teams_presses(teams_cases(context), context.fakes.service_url)
 
 
 def slack_cases(context: Context) -> list[str]:

@@ -15,7 +15,7 @@ The cheapest way, in each library:
   the answer goes when it returns: no polling for the ack, and never more work in hand than
   requests open (acks running ahead of the work would pile it up in memory);
 * slack-sdk: one HTTP session kept for the server's life, and no debug text built that
-  logging would not write (both as the bot's Slack setup does);
+  logging would not write (the bot's own Slack setup helpers);
 * SQLAlchemy: one Core connection on the bot's SQLite engine, held for the server's life
   and taken in turn (an ``asyncio.Lock``), with the bot's WAL checkpointer beside it: no
   ORM session and no pool checkout a transaction;
@@ -51,24 +51,28 @@ import json
 import logging
 import re
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, closing
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 from aiohttp import web
 from sqlalchemy import bindparam, column, insert, table, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bench.config import BOT_TOKEN, SIGNING_SECRET
-from bench.floors import ADAPTIVE_CARD, CARD, MODAL, healthz, open_database, seed
-from bot.storage.checkpoints import Checkpointer
-from bot.storage.engine import create_engine
-
-log = logging.getLogger("bench.stack_floors")
-Deliver = Callable[[int, dict[str, Any]], Coroutine[Any, Any, None]]
+from bench.floors import (
+    ADAPTIVE_CARD,
+    CARD,
+    MODAL,
+    Background,
+    card_update,
+    healthz,
+    open_database,
+    seed,
+)
+from bot.storage.engine import checkpointer_for, create_engine
 
 # The press floor's tables (bench.floors.SCHEMA), named for SQLAlchemy's statements.
 CASES = table("cases", *map(column, ("id", "state", "version", "updated_at")))
@@ -104,7 +108,9 @@ class Store:
         with closing(open_database(database)) as db:
             seed(db, cases)
         self._engine = create_engine(f"sqlite+aiosqlite:///{database}")
-        self._checkpointer = Checkpointer(str(database))
+        checkpointer = checkpointer_for(self._engine)
+        assert checkpointer is not None, "a SQLite file has its checkpointer"
+        self._checkpointer = checkpointer
         self._connection: AsyncConnection | None = None
         self._turn = asyncio.Lock()
 
@@ -151,32 +157,15 @@ class Store:
             await connection.execute(SENT, {"outbox_id": outbox, "now": time.time()})
 
 
-class Background:
-    """Messages sent after the answer: ``deliver(outbox id, message)``, kept until done."""
-
-    def __init__(self, deliver: Deliver) -> None:
-        self._deliver = deliver
-        self._sending: set[asyncio.Task[None]] = set()
-
-    def start(self, outbox: int, message: dict[str, Any]) -> None:
-        task = asyncio.create_task(self._deliver(outbox, message))
-        self._sending.add(task)
-        task.add_done_callback(self._sending.discard)
-
-    async def finish(self, _app: web.Application) -> None:
-        """Wait for the messages still being sent (at shutdown)."""
-        if self._sending:
-            await asyncio.wait(self._sending, timeout=5)
-
-
 def slack_app(slack_api_url: str, store: Store | None) -> web.Application:
     """bolt's app with the slash command's least work, and the press's given a store."""
     from slack_bolt.async_app import AsyncAck, AsyncApp
     from slack_sdk.web.async_client import AsyncWebClient
 
+    from bot.handlers.slack.setup import no_unwritten_debug_messages, one_session_for
+
     client = AsyncWebClient(token=BOT_TOKEN, base_url=slack_api_url)
-    if client.logger.level == logging.NOTSET and not client.logger.isEnabledFor(logging.DEBUG):
-        client.logger.setLevel(client.logger.getEffectiveLevel())  # no unwritten debug text
+    no_unwritten_debug_messages(client)
     bolt = AsyncApp(client=client, signing_secret=SIGNING_SECRET, process_before_response=True)
 
     @bolt.command("/report-abuse")
@@ -184,14 +173,9 @@ def slack_app(slack_api_url: str, store: Store | None) -> web.Application:
         await ack()
         await client.views_open(trigger_id=body["trigger_id"], view=MODAL)
 
-    async def one_session(_app: web.Application) -> AsyncIterator[None]:
-        async with aiohttp.ClientSession() as session:
-            client.session = session
-            yield
-
     app = bolt.web_app(path="/slack/events")
     app.router.add_get("/healthz", healthz)
-    app.cleanup_ctx.append(one_session)
+    app.cleanup_ctx.append(one_session_for(client))
     if store is not None:
         app.cleanup_ctx.append(store.serving)
         _press_listener(bolt, client, store, app)
@@ -214,13 +198,7 @@ def _press_listener(bolt: Any, client: Any, store: Store, app: web.Application) 
         await ack()
         _codec, _name, case_id, version = body["actions"][0]["value"].split("|")
         actor, container = body["user"]["id"], body["container"]
-        text = f"Acknowledged by <@{actor}>"
-        message = {
-            "channel": container["channel_id"],
-            "ts": container["message_ts"],
-            "text": text,
-            "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}],
-        }
+        message = card_update(container["channel_id"], container["message_ts"], actor)
         outbox = await store.acknowledge(case_id, int(version), actor, message)
         if outbox:
             background.start(outbox, message)

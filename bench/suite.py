@@ -1,12 +1,13 @@
 """One run of the suite: seed, start the fakes, drive every server in rounds, measure the register.
 
 Each round drives every server once, job by job: the limit, then for each job its peer, the
-bot's scenario and its floor (the least work the job needs: the ceiling any implementation
-could reach here, :mod:`bench.floors`). So each ratio's two servers run one after the other,
-a few seconds apart, and a shared machine that slows down for a minute moves that round's
-ratios, not all of them; the results take the median of the rounds. Each bot run is a fresh
-process on a fresh copy of the same seeded database. Servers run one at a time so each has
-the machine to itself, apart from the load driver and the fakes.
+bot's scenario, its floor (the least work the job needs: the ceiling any implementation
+could reach here, :mod:`bench.floors`) and its stack floor (the same least work through the
+libraries the bot must use, :mod:`bench.stack_floors`). So each ratio's two servers run one
+after the other, a few seconds apart, and a shared machine that slows down for a minute
+moves that round's ratios, not all of them; the results take the median of the rounds.
+Each bot run is a fresh process on a fresh copy of the same seeded database. Servers run
+one at a time so each has the machine to itself, apart from the load driver and the fakes.
 """
 
 from __future__ import annotations
@@ -166,10 +167,11 @@ STACK_RUNS = (
     ),
 )
 
+ALL_FLOORS = (*FLOOR_RUNS, *STACK_RUNS)
 SERVER_NAMES = frozenset(
     [
         *(run[0] for run in PEER_RUNS),
-        *(run.name for run in (*FLOOR_RUNS, *STACK_RUNS)),
+        *(run.name for run in ALL_FLOORS),
         *(s.name for s in BOT_SCENARIOS),
     ]
 )
@@ -275,7 +277,7 @@ def _drives(context: Context) -> dict[str, Callable[[], Outcome]]:
     drives: dict[str, Callable[[], Outcome]] = {}
     for name, peer, setup, requests in PEER_RUNS:
         drives[name] = functools.partial(_run_peer, context, name, peer, setup, requests)
-    for floor in (*FLOOR_RUNS, *STACK_RUNS):
+    for floor in ALL_FLOORS:
         drives[floor.name] = functools.partial(run_floor, context, floor)
     for scenario in BOT_SCENARIOS:
         drives[scenario.name] = functools.partial(run_bot, context, scenario)

@@ -226,7 +226,11 @@ def limits(document: Mapping[str, Any]) -> dict[str, str]:
 def verdicts(document: Mapping[str, Any]) -> dict[str, str]:
     """For each ratio with a stack ceiling, what its rounds say of the goal on those
     libraries: under it in every round, over it in every round, or either way."""
-    goals = {path.removeprefix("ratios."): bound for path, _, bound, _ in TARGETS}
+    goals = {
+        path.removeprefix("ratios."): bound
+        for path, _, bound, _ in TARGETS
+        if path.startswith("ratios.")
+    }
     rounds = document.get("rounds", {}).get("stack_ceilings", {})
     found = {}
     for key, ceiling in document.get("stack_ceilings", {}).items():

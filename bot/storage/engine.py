@@ -104,15 +104,21 @@ def checkpointer_for(engine: AsyncEngine) -> Checkpointer | None:
     return Checkpointer(str(path)) if path is not None else None
 
 
+def _in_memory(database: str) -> bool:
+    """Whether a SQLite database name is a database in memory."""
+    return database in ("", ":memory:") or "mode=memory" in database
+
+
 def _sqlite_file(database: str) -> Path | None:
     """The file a SQLite database name is, or None for one in memory or named by URI."""
-    in_memory = database in ("", ":memory:") or "mode=memory" in database
-    return None if in_memory or database.startswith("file:") else Path(database).expanduser()
+    if _in_memory(database) or database.startswith("file:"):
+        return None
+    return Path(database).expanduser()
 
 
 def _sqlite_engine(url: URL, **options: Any) -> AsyncEngine:
     database = url.database or ""
-    in_memory = database in ("", ":memory:") or "mode=memory" in database
+    in_memory = _in_memory(database)
     if (path := _sqlite_file(database)) is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
     if not in_memory:

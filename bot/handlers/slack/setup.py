@@ -33,9 +33,9 @@ def setup_slack(
         client = AsyncWebClient(
             token=_secret(settings.slack_bot_token), base_url=settings.slack_api_url
         )
-    _no_unwritten_debug_messages(client)
+    no_unwritten_debug_messages(client)
     messenger = SlackMessenger(client)
-    app.cleanup_ctx.append(_one_session_for(client, messenger.web_client))
+    app.cleanup_ctx.append(one_session_for(client, messenger.web_client))
     bolt = build_slack_app(
         core, client=client, signing_secret=_secret(settings.slack_signing_secret)
     )
@@ -46,7 +46,7 @@ def setup_slack(
     return messenger
 
 
-def _no_unwritten_debug_messages(client: AsyncWebClient) -> None:
+def no_unwritten_debug_messages(client: AsyncWebClient) -> None:
     """Stop slack-sdk building debug messages that logging would not write.
 
     slack-sdk formats a debug line with every request and response it sends (the whole
@@ -61,7 +61,7 @@ def _no_unwritten_debug_messages(client: AsyncWebClient) -> None:
         logger.setLevel(logger.getEffectiveLevel())
 
 
-def _one_session_for(*clients: AsyncWebClient) -> Any:
+def one_session_for(*clients: AsyncWebClient) -> Any:
     """Give the clients (bolt's, and the messenger's copy) one HTTP session for the app's
     life, closed at shutdown.
 
