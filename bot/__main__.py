@@ -228,6 +228,12 @@ def _data_key_opens(settings: object) -> bool:
     return True
 
 
+# Each request: who, what, the status, the bytes and the seconds it took. The log line
+# already starts with the time (basicConfig), so aiohttp's own date is left out, and the
+# duration, which aiohttp's default leaves out, says which requests were slow.
+ACCESS_LOG_FORMAT = '%a "%r" %s %b %Tf'
+
+
 def _serve(settings: object) -> int:
     from aiohttp import web
 
@@ -249,6 +255,7 @@ def _serve(settings: object) -> int:
         host="0.0.0.0",
         port=settings.port,
         print=lambda message: print(message, flush=True),
+        access_log_format=ACCESS_LOG_FORMAT,
     )
     return 0
 

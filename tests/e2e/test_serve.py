@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -59,6 +60,10 @@ def test_serve_with_no_credentials_starts_and_says_what_is_off(tmp_path: Path) -
     assert "Slack: off. Set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET" in output
     assert "Teams: local mode" in output
     assert (tmp_path / "data" / "bot.db").exists(), "the embedded default is SQLite in ./data/"
+    # One access line a request: no second date after the log's own, and the seconds it took.
+    assert re.search(
+        r'aiohttp\.access: 127\.0\.0\.1 "GET /healthz HTTP/1\.1" 200 \d+ \d+\.\d+\n', output
+    )
 
 
 def test_socket_mode_app_builds_outside_an_event_loop(tmp_path: Path) -> None:
