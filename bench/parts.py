@@ -7,6 +7,9 @@ times them again, here, on the same machine state:
 
 * ``draft``: ``Core.start_flow`` for a new person, the draft that ``/report-abuse`` and a
   Teams "report abuse" store (one transaction);
+* ``lookup``: looking for a person's open draft of the report and finding none (one read),
+  all a command would need of the database were the draft stored only when its first page
+  is answered: how much of the draft's cost that alternative design would save;
 * ``press``: ``Core.press`` Acknowledge on a new report by the triage manager, with a
   delivery key, as a Slack press runs it after the ack (one transaction: the repeat check,
   the authorisation, the versioned update, the timeline, the card update and the
@@ -54,9 +57,14 @@ async def measure(cases: Sequence[str], count: int) -> dict[str, float]:
         core, delivery = app[CORE], app[DELIVERY]
         manager = Actor(Platform.SLACK, SLACK_MANAGER, "Triage Manager")
         people = [Actor(Platform.SLACK, f"U0PART{n:06d}", "Staff") for n in range(len(cases))]
+        strangers = [Actor(Platform.SLACK, f"U0LOOK{n:06d}", "Staff") for n in range(len(cases))]
 
         async def draft(n: int) -> None:
             await core.start_flow(actor=people[n], flow="abuse_report")
+
+        async def lookup(n: int) -> None:
+            if await core.flows.find_draft(actor=strangers[n], flow="abuse_report"):
+                raise AssertionError(f"{strangers[n].user_id} has a draft")
 
         async def press(n: int) -> None:
             ref = ActionRef(ActionName.CASE_ACKNOWLEDGE, cases[n], 1)
@@ -70,6 +78,7 @@ async def measure(cases: Sequence[str], count: int) -> dict[str, float]:
 
         figures = {
             "draft": await _per_operation(draft, count),
+            "lookup": await _per_operation(lookup, count),
             "press": await _per_operation(press, count),
         }
         started = time.process_time()

@@ -28,7 +28,7 @@ RATIOS = {
     "teams_press_vs_cloudadapter": ("bot_teams_press", "cloudadapter_invoke"),
 }
 # The bot's parts timed alone (bench.parts), in CPU ms per operation.
-PARTS = ("draft", "press", "delivery")
+PARTS = ("draft", "lookup", "press", "delivery")
 # The same ratios for the floors (bench/floors.py): the most any implementation reaches here.
 CEILINGS = {
     "slash_vs_bolt": ("floor_slash", "bolt_command"),
@@ -291,7 +291,7 @@ def parts_lines(document: Mapping[str, Any]) -> list[str]:
     return [
         "",
         f"The bot's parts timed alone in the same rounds (bench/parts.py; CPU ms each, the "
-        f"median of {rounds}): the new draft's transaction {parts['draft_ms']:g}, the "
-        f"press's transaction {parts['press_ms']:g}, delivering one message "
-        f"{parts['delivery_ms']:g}.",
+        f"median of {rounds}): the new draft's transaction {parts['draft_ms']:g}, looking "
+        f"for an open draft and finding none {parts['lookup_ms']:g}, the press's "
+        f"transaction {parts['press_ms']:g}, delivering one message {parts['delivery_ms']:g}.",
     ]

@@ -156,7 +156,7 @@ def test_each_missed_target_is_explained_with_the_runs_own_figures(
         assert "{" not in text and "? ms" not in text, (key, text)  # every server was driven
     cpu = str(results["servers"]["bot_press"]["cpu_ms_each"])
     parts = results["parts"]
-    assert all(is_number(parts[f"{name}_ms"]) for name in ("draft", "press", "delivery"))
+    assert all(is_number(parts[f"{name}_ms"]) for name in ("draft", "lookup", "press", "delivery"))
     assert all(p["delivered"] > 0 for p in parts["by_round"]), parts
     if "ratios.press_vs_bolt" in explained:
         assert f"spent {cpu} ms" in results["limits"]["ratios.press_vs_bolt"]

@@ -61,9 +61,9 @@ def seen(runs: dict[str, list[Outcome]], name: str, per_second: float) -> None:
 
 
 PARTS = [
-    {"draft": 0.4, "press": 3.0, "delivery": 1.5, "delivered": 100},
-    {"draft": 0.5, "press": 2.0, "delivery": 1.2, "delivered": 100},
-    {"draft": 0.3, "press": 2.5, "delivery": 1.1, "delivered": 100},
+    {"draft": 0.4, "lookup": 0.2, "press": 3.0, "delivery": 1.5, "delivered": 100},
+    {"draft": 0.5, "lookup": 0.1, "press": 2.0, "delivery": 1.2, "delivered": 100},
+    {"draft": 0.3, "lookup": 0.3, "press": 2.5, "delivery": 1.1, "delivered": 100},
 ]
 
 
@@ -166,6 +166,7 @@ def test_every_server_has_its_place_in_a_round_next_to_its_peer() -> None:
 def test_the_parts_are_the_median_of_the_rounds() -> None:
     parts = document(runs_of({}))["parts"]
     assert (parts["draft_ms"], parts["press_ms"], parts["delivery_ms"]) == (0.4, 2.5, 1.2)
+    assert parts["lookup_ms"] == 0.2
     assert parts["by_round"] == PARTS
 
 
@@ -184,6 +185,8 @@ def test_what_a_missed_target_needs_is_worked_out_from_the_same_run() -> None:
     assert needs["teams_message_ms"] == "0.10"  # a tenth of the peer's 1 ms
     # The stack floors' 1 ms each (1,000/s in the made-up runs), plus the draft's 0.4 ms.
     assert needs["slash_with_draft_ms"] == needs["teams_message_with_draft_ms"] == "1.40"
+    # The bot's 1 ms each, less the draft's 0.4 ms, plus the 0.2 ms lookup that replaces it.
+    assert needs["slash_first_answer_ms"] == needs["teams_message_first_answer_ms"] == "0.80"
 
 
 def test_the_p99_limits_give_the_mean_wait_at_the_stack_floors_rate() -> None:
