@@ -10,7 +10,8 @@ from hypothesis import HealthCheck, given, settings
 
 from bot.actions import ActionName, ActionRef
 from bot.cards import Actions, Button, Card, Divider, Fields, Link, Text
-from bot.handlers.teams.adaptive import as_attachment, render
+from bot.handlers.teams import adaptive
+from bot.handlers.teams.adaptive import SHORTENED, SHORTER, as_attachment, render
 from bot.handlers.teams.adaptive_text import card_size
 from tests.renderers.support import (
     ELLIPSIS,
@@ -203,7 +204,7 @@ def test_long_content_is_cut_with_an_ellipsis() -> None:
     assert actions["actions"][0]["title"] == "b" * 49 + ELLIPSIS
 
 
-def test_a_card_over_28_kilobytes_drops_trailing_elements() -> None:
+def test_a_card_over_28_kilobytes_is_shortened_then_drops_trailing_texts() -> None:
     card = Card(
         title="Many",
         elements=tuple(Text(f"{i} " + "x" * 500) for i in range(200)),
@@ -212,11 +213,57 @@ def test_a_card_over_28_kilobytes_drops_trailing_elements() -> None:
     )
     rendered = render(card)
     assert card_size(rendered) <= 28_000
-    note = rendered["body"][-1]
-    kept = len(rendered["body"]) - 2  # the title and the note
-    assert note["text"] == f"{ELLIPSIS} ({200 - kept} more not shown)" and 0 < kept < 200
+    title, shortened, *texts, note = rendered["body"]
+    assert title["text"] == "Many"
+    assert shortened["text"] == SHORTENED
+    assert all(len(teams_norm(text["text"])) <= SHORTER[-1] for text in texts)  # the shortest
+    assert note["text"] == f"{ELLIPSIS} ({200 - len(texts)} more not shown)" and texts
     assert rendered["actions"][0]["data"]["metadata"] == "m" * 500
     validate_adaptive(rendered)
+
+
+def test_long_answers_are_shortened_before_anything_is_left_out() -> None:
+    # Cyrillic: six bytes a letter as escaped JSON, so a thousand letters are 6 KB.
+    answers = Fields(tuple((f"Question {i}", f"{i} " + "й" * 2990) for i in range(12)))
+    card = Card(title="Answers", elements=(answers, Text("The end")))
+    rendered = render(card)
+    assert card_size(rendered) <= 28_000 and card_size(render_whole(card)) > 28_000
+    title, shortened, facts, end = rendered["body"]
+    assert title["text"] == "Answers"
+    assert shortened["text"] == SHORTENED and end["text"] == "The end"
+    assert [teams_norm(fact["value"]).split()[0] for fact in facts["facts"]] == [
+        str(i) for i in range(12)
+    ]
+    assert all(fact["value"].endswith(ELLIPSIS) for fact in facts["facts"])
+    validate_adaptive(rendered)
+
+
+def test_inputs_and_buttons_stay_when_texts_are_left_out() -> None:
+    """A decision card whose changes fill it keeps its buttons; a form keeps its inputs:
+    the texts nearest them are left out instead, and a note says how many."""
+    changes = tuple(Fields(((f"Change {i}", "ж" * 999),)) for i in range(90))
+    decide = Actions((Button("Approve", ref(ActionName.CASE_APPROVE)),))
+    card = Card(title="Board", elements=(Text("Summary"), *changes, *every_input(), decide))
+    rendered = render(card)
+    assert card_size(rendered) <= 28_000
+    types = [item["type"] for item in rendered["body"]]
+    assert types[-1] == "ActionSet" and rendered["body"][-1]["actions"][0]["title"] == "Approve"
+    whole = render_whole(card)["body"]
+    inputs = [item["id"] for item in rendered["body"] if item["type"] in INPUT_TYPES]
+    assert inputs == [item["id"] for item in whole if "id" in item]
+    notes = [item["text"] for item in rendered["body"] if "more not shown" in item.get("text", "")]
+    hidden = len(whole) + 2 - len(rendered["body"])  # with the two notes
+    assert notes == [f"{ELLIPSIS} ({hidden} more not shown)"]
+    facts = [item["facts"][0]["title"] for item in rendered["body"] if item["type"] == "FactSet"]
+    assert 0 < len(facts) < 90 and facts == [f"Change {i}" for i in range(len(facts))]
+    validate_adaptive(rendered)
+
+
+def render_whole(card: Card) -> dict[str, Any]:
+    """The card as it renders with no limit on its size."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(adaptive, "MAX_CARD_BYTES", 10**9)
+        return render(card)
 
 
 def test_small_cards_are_left_whole() -> None:

@@ -145,6 +145,27 @@ def test_two_hundred_elements_are_cut_to_the_block_limit() -> None:
     View(**view).validate_json()
 
 
+def test_buttons_and_inputs_stay_when_texts_are_cut_to_the_block_limit() -> None:
+    """A decision with many changes keeps its buttons; a form keeps its inputs: the texts
+    nearest them are left out instead, and a note says how many where they were."""
+    decide = Actions((Button("Approve", ActionRef(ActionName.CASE_APPROVE, "c1", 3).encode()),))
+    changes = tuple(Text(f"change {i}") for i in range(60))
+    blocks = render_message(Card(title="Board", elements=(*changes, decide)))["blocks"]
+    assert len(blocks) == 50 and blocks[-1]["type"] == "actions"
+    assert blocks[-2]["elements"][0]["text"] == f"{ELLIPSIS} (13 more not shown)"
+    assert blocks[-3]["text"]["text"] == "change 46"  # the header, then changes 0 to 46
+    inputs = every_input()
+    view = render_modal(Card(title="Form", elements=(*changes * 2, *inputs)), callback_id="cb")
+    assert len(view["blocks"]) == 100
+    alone = render_modal(Card(title="Form", elements=inputs), callback_id="cb")["blocks"]
+    assert input_ids(view["blocks"]) == input_ids(alone) and len(input_ids(alone)) >= 5
+    View(**view).validate_json()
+
+
+def input_ids(blocks: list[dict[str, object]]) -> list[object]:
+    return [block["block_id"] for block in blocks if block["type"] == "input"]
+
+
 def test_many_options_and_fields_are_split_or_cut() -> None:
     options = tuple(Option(f"v{i}", f"Option {i}") for i in range(150))
     fields = Fields(tuple((f"k{i}", f"v{i}") for i in range(25)))

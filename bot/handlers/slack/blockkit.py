@@ -249,7 +249,22 @@ def _action_name(value: str) -> str:
         return "button"
 
 
+# Blocks a person acts with: a card over the block limit loses others first, since a
+# decision without its buttons, or a form without its inputs, helps nobody.
+INTERACTIVE = frozenset({"actions", "input"})
+
+
 def _limit(blocks: list[Block], limit: int) -> list[Block]:
+    """At most ``limit`` blocks: texts left out from the end (a note of how many where the
+    first was), buttons and inputs kept; if those alone are too many, trailing blocks too."""
     if len(blocks) <= limit:
         return blocks
-    return [*blocks[: limit - 1], more_note(len(blocks) - limit + 1)]
+    hidden = len(blocks) - limit + 1  # and the note takes one place
+    shown = [index for index, block in enumerate(blocks) if block["type"] not in INTERACTIVE]
+    if len(shown) < hidden:
+        return [*blocks[: limit - 1], more_note(hidden)]
+    left_out = set(shown[-hidden:])
+    first = min(left_out)
+    kept = [block for index, block in enumerate(blocks) if index not in left_out]
+    place = sum(1 for index in range(first) if index not in left_out)
+    return [*kept[:place], more_note(hidden), *kept[place:]]

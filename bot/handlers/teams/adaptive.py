@@ -14,8 +14,12 @@ What the Teams adapter can rely on:
   comma-joined list of AAD object ids;
 * a ``FileInput`` becomes words asking for the files as attachments to the next chat message;
 * a field error shows in red under its input, and is its ``errorMessage`` too;
-* a card over 28,000 bytes loses trailing body elements and says how many; actions and
-  metadata are kept whole. Nothing here raises for content.
+* a card over 28,000 bytes is first rendered again with its texts and facts cut shorter
+  (and a line saying so); if that is not enough, texts and facts are left out from the end
+  with a note of how many, and inputs and buttons stay: a form that cannot be answered or a
+  decision with no buttons helps nobody. Only when inputs and buttons alone are too big are
+  trailing ones left out too. Actions and metadata are kept whole. Nothing here raises for
+  content.
 """
 
 from __future__ import annotations
@@ -78,6 +82,15 @@ _TEXT_STYLES: dict[str, Item] = {
 _BUTTON_STYLES = {"primary": "positive", "danger": "destructive"}
 
 
+# A card over MAX_CARD_BYTES is rendered again with every text and fact value cut to each
+# of these in turn (characters), until it fits; the neutral card keeps the whole text.
+SHORTER = (1000, 400, 150)
+SHORTENED = "Some long text is shortened here to fit in Teams. The whole of it is kept."
+INTERACTIVE = frozenset(
+    {"ActionSet", "Input.Text", "Input.ChoiceSet", "Input.Date", "Input.Toggle", "Input.Number"}
+)
+
+
 def render(card: Card) -> dict[str, Any]:
     """Render a card as an Adaptive Card 1.5 for Teams.
 
@@ -85,18 +98,29 @@ def render(card: Card) -> dict[str, Any]:
         The card JSON (``as_attachment`` wraps it for an activity), under 28,000 bytes
         unless its actions and metadata alone are larger.
     """
+    result = _render(card, MAX_TEXT)
+    for limit in SHORTER:
+        if card_size(result) <= MAX_CARD_BYTES:
+            return result
+        result = _render(card, limit)
+    return _fit_size(result)
+
+
+def _render(card: Card, limit: int) -> dict[str, Any]:
+    """The card with each text and fact value cut to ``limit`` characters at most."""
     title = [_text_block(card.title, "heading", MAX_TITLE)] if card.title.strip() else []
+    if limit < MAX_TEXT:
+        title.append(_text_block(SHORTENED, "muted"))
     submit = _action(card.submit, card.metadata) if card.submit is not None else None
-    result: dict[str, Any] = {
+    return {
         "type": "AdaptiveCard",
         "$schema": SCHEMA_URL,
         "version": "1.5",
-        "body": title + _body(card.elements, card.metadata),
+        "body": title + _body(card.elements, card.metadata, limit),
         "actions": [submit] if submit is not None else [],
         "fallbackText": markdown(card.summary(), MAX_FALLBACK),
         "msteams": {"width": "Full"},
     }
-    return _fit_size(result)
 
 
 def as_attachment(card_json: dict[str, Any]) -> dict[str, Any]:
@@ -104,14 +128,14 @@ def as_attachment(card_json: dict[str, Any]) -> dict[str, Any]:
     return {"contentType": ADAPTIVE_CARD_CONTENT_TYPE, "content": card_json}
 
 
-def _body(elements: tuple[object, ...], metadata: str) -> list[Item]:
+def _body(elements: tuple[object, ...], metadata: str, limit: int) -> list[Item]:
     items: list[Item] = []
     separator = False
     for element in elements:
         if isinstance(element, Divider):
             separator = True  # a rule above the next element; a trailing one shows nothing
             continue
-        rendered = _element(element, metadata)
+        rendered = _element(element, metadata, limit)
         if rendered and separator:
             rendered[0]["separator"] = True
             separator = False
@@ -119,21 +143,21 @@ def _body(elements: tuple[object, ...], metadata: str) -> list[Item]:
     return items
 
 
-def _element(element: object, metadata: str) -> list[Item]:
+def _element(element: object, metadata: str, limit: int) -> list[Item]:
     match element:
         case Text():
-            return [_text_block(element.text, element.style)] if element.text.strip() else []
+            return [_text_block(element.text, element.style, limit)] if element.text.strip() else []
         case Fields():
-            return [_fact_set(element)] if element.items else []
+            return [_fact_set(element, min(limit, MAX_FACT_VALUE))] if element.items else []
         case Link():
             return [_link(element)]
         case Actions():
             actions = [a for b in element.buttons if (a := _action(b, metadata)) is not None]
             return [{"type": "ActionSet", "actions": actions}] if actions else []
         case TextInput() | ChoiceInput() | PeopleInput() | DateInput() | FileInput():
-            return _input(element)
+            return _input(element, limit)
         case _:
-            return [_text_block(_summary(element))]
+            return [_text_block(_summary(element), limit=limit)]
 
 
 def _summary(element: object) -> str:
@@ -154,9 +178,9 @@ def _text_block(text: str, style: str = "plain", limit: int = MAX_TEXT) -> Item:
     }
 
 
-def _fact_set(fields: Fields) -> Item:
+def _fact_set(fields: Fields, limit: int) -> Item:
     facts = [
-        {"title": markdown(label, MAX_FACT_TITLE), "value": markdown(value, MAX_FACT_VALUE)}
+        {"title": markdown(label, MAX_FACT_TITLE), "value": markdown(value, limit)}
         for label, value in fields.items
     ]
     return {"type": "FactSet", "facts": facts}
@@ -197,14 +221,15 @@ def _verb(value: str) -> str:
         return "button"
 
 
-def _input(field: Input) -> list[Item]:
+def _input(field: Input, limit: int) -> list[Item]:
     if isinstance(field, FileInput):
         # Teams bots receive files as chat attachments: the words ask for them.
-        items = [_text_block("\n".join(part for part in (field.label, field.hint) if part))]
+        words = "\n".join(part for part in (field.label, field.hint) if part)
+        items = [_text_block(words, limit=limit)]
     else:
         items = [_input_element(field)]
         if field.hint.strip():
-            items.append({**_text_block(field.hint, "muted"), "spacing": "None"})
+            items.append({**_text_block(field.hint, "muted", limit), "spacing": "None"})
     if field.error:
         if not isinstance(field, FileInput):
             items[0]["errorMessage"] = plain(field.error, MAX_ERROR)
@@ -265,9 +290,34 @@ def _choice_set(field: ChoiceInput) -> Item:
 
 
 def _fit_size(card: dict[str, Any]) -> dict[str, Any]:
-    """Drop trailing body elements (and say how many) until the card is under 28,000 bytes."""
+    """Leave out texts and facts from the end, keeping inputs and buttons, until the card is
+    under 28,000 bytes; then, if inputs and buttons alone are too big, trailing elements."""
     if card_size(card) <= MAX_CARD_BYTES:
         return card
+    body: list[Item] = card["body"]
+    shown = [index for index, item in enumerate(body) if item.get("type") not in INTERACTIVE]
+    over = card_size(card) + card_size(_more_note(len(body))) + 2 - MAX_CARD_BYTES
+    left_out: set[int] = set()
+    for index in reversed(shown):  # the sizes tell roughly how many; the card itself decides
+        left_out.add(index)
+        over -= card_size(body[index]) + 2  # the item and the ", " after it
+        if over <= 0:
+            fitted = {**card, "body": _without(body, left_out)}
+            if card_size(fitted) <= MAX_CARD_BYTES:
+                return fitted
+    return _cut_the_end(card)
+
+
+def _without(body: list[Item], left_out: set[int]) -> list[Item]:
+    """``body`` less the items at ``left_out``, a note of how many where the first was."""
+    first = min(left_out)
+    kept = [item for index, item in enumerate(body) if index not in left_out]
+    place = sum(1 for index in range(first) if index not in left_out)
+    return [*kept[:place], _more_note(len(left_out)), *kept[place:]]
+
+
+def _cut_the_end(card: dict[str, Any]) -> dict[str, Any]:
+    """Drop trailing body elements (and say how many) until the card is under 28,000 bytes."""
     body: list[Item] = card["body"]
     budget = MAX_CARD_BYTES - card_size({**card, "body": [_more_note(len(body))]})
     kept = used = 0
