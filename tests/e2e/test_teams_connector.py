@@ -189,6 +189,26 @@ async def test_a_card_update_on_the_shared_session_is_made_once(
     assert not failed.value.permanent
 
 
+async def test_a_notifications_words_cannot_mention_or_link(fake_connector: FakeConnector) -> None:
+    """The activity's ``summary`` (what a notification shows) is neutralised like every other
+    text: a title a person typed cannot mention everyone, link or carry a tag."""
+    hostile = "<at>Everyone</at> [Verify](https://evil.example/login) <img src=x>"
+    messenger = TeamsMessenger(
+        build_authentication(app_id="", password="", tenant_id=""), app_id="", timeout=5.0
+    )
+    channel = ConversationRef(
+        Platform.TEAMS, conversation_id="19:c@thread.tacv2", service_url=fake_connector.service_url
+    )
+    try:
+        await messenger.post(channel, Card(title=f"Weekly check: {hostile}"))
+    finally:
+        await messenger.close()
+    summary = fake_connector.sent[0].activity["summary"]
+    assert summary.replace(adaptive_text.WORD_JOINER, "") == f"Weekly check: {hostile}"
+    for dangerous in ("<at>", "<img", "https://", "evil.example", "](h"):
+        assert dangerous not in summary
+
+
 def test_teams_trigger_field_is_not_warned_about_but_others_are(
     caplog: pytest.LogCaptureFixture,
 ) -> None:

@@ -36,6 +36,7 @@ from botframework.connector.auth import AuthenticationConstants, ClaimsIdentity
 
 from bot.cards import Card
 from bot.handlers.teams.adaptive import render
+from bot.handlers.teams.adaptive_text import plain
 from bot.handlers.teams.auth import CachingAuthentication
 from bot.handlers.teams.connector import DEFAULT_TIMEOUT, Connector, ConnectorError
 from bot.handlers.teams.serialize import model_json
@@ -158,10 +159,13 @@ def _in_chat(person: ConversationRef, chat_id: str) -> ConversationRef:
     )
 
 
+MAX_SUMMARY = 200
+
+
 def _activity(card: Card, delivery_id: str = "") -> Activity:
     return Activity(
         type=ActivityTypes.message,
-        summary=card.summary()[:200],
+        summary=plain(card.summary(), MAX_SUMMARY),  # a notification's words: plain text
         attachments=[Attachment(content_type=CARD_TYPE, content=render(card))],
         channel_data={"staffSafety": {"delivery": delivery_id}} if delivery_id else None,
     )
