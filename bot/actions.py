@@ -95,6 +95,7 @@ class ActionRef:
             action = ActionName(name)
         except ValueError as exc:
             raise ActionCodecError(f"unknown action name: {name[:40]!r}") from exc
-        if not version.isdigit() or len(subject_id) > MAX_SUBJECT_LENGTH:
+        # ASCII digits only: str.isdigit() also takes "²", which int() then refuses.
+        if not (version.isascii() and version.isdigit()) or len(subject_id) > MAX_SUBJECT_LENGTH:
             raise ActionCodecError(f"malformed action payload: {value[:80]!r}")
         return cls(name=action, subject_id=subject_id, version=int(version))

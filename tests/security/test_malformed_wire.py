@@ -98,6 +98,17 @@ SIGNED_BUT_MALFORMED: list[tuple[str, str, str]] = [
         FORM,
     ),
     ("an event that is a list", json.dumps({"type": "event_callback", "event": [1]}), JSON),
+    (
+        "a press with no action",
+        interaction_body({"type": "block_actions", "actions": [], "trigger_id": "t"}),
+        FORM,
+    ),
+    (
+        "a press with no trigger",
+        interaction_body({"type": "block_actions", "actions": [{"action_id": "a"}]}),
+        FORM,
+    ),
+    ("a command with no trigger", urlencode({"command": "/report-abuse", "user_id": "U1"}), FORM),
 ]
 
 
@@ -195,6 +206,37 @@ async def test_slack_an_unknown_action_is_acknowledged_and_ignored(
     figures("unknown actions", slack_acknowledged=1, slack_logged=1)
 
 
+@pytest.mark.asyncio(loop_scope="module")
+@pytest.mark.parametrize("metadata", [None, "v1|case.assign|c1|\u00b2", "nope"])
+async def test_slack_a_case_form_that_is_not_ours_is_acknowledged(
+    wire: Served, metadata: Any
+) -> None:
+    """A triage form whose metadata is missing or not a press of ours: closed, no 500."""
+    body = view_submission(view_callback_id="case_form", view_private_metadata=metadata)
+    before = await stored(wire)
+    response = await wire.bot.slack(body)
+    assert response.status == 200 and await response.text() == ""
+    assert await stored(wire) == before
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_slack_a_version_in_other_digits_is_an_unknown_action(
+    wire: Served, caplog: pytest.LogCaptureFixture
+) -> None:
+    """ "²" is a digit to ``str.isdigit`` but no number to ``int``: ignored, like any
+    value that is not ours, not a failed listener."""
+    caplog.set_level(logging.INFO, logger="bot")
+    press = slack_press(SLACK_USER, "v1|case.acknowledge|c1|\u00b2", trigger="t1", channel="C1")
+    response = await wire.bot.slack(press)
+    assert response.status == 200
+    for _ in range(100):
+        if "ignored an unknown Slack action" in caplog.text:
+            break
+        await asyncio.sleep(0.01)
+    assert "ignored an unknown Slack action" in caplog.text
+    assert "listener failed" not in caplog.text
+
+
 # --- Teams ------------------------------------------------------------------------------------
 
 
@@ -226,7 +268,24 @@ TEAMS_MALFORMED: list[tuple[str, Callable[[Served], bytes], int]] = [
         lambda w: invoke(w, {"action": {"type": "Action.Submit", "data": {}}}),
         400,
     ),
+    ("a message with no conversation", lambda w: without(w, "conversation"), 400),
+    ("a message with no conversation id", lambda w: without(w, "conversation", "id"), 400),
+    ("a message with no sender", lambda w: without(w, "from"), 400),
+    ("a card press with no sender id", lambda w: without(w, "from", "id", invoke=True), 400),
 ]
+
+
+def without(wire: Served, field: str, inner: str = "", *, invoke: bool = False) -> bytes:
+    """A message (or card press) with ``field`` (or its ``inner`` part) left out."""
+    activity = teams_activity(wire.connector, TEAMS_USER, {"action": "v1|case.nope|x|1"})
+    if not invoke:
+        activity.update({"type": "message", "text": "report abuse", "value": None})
+        activity.pop("name", None)
+    if inner:
+        activity[field] = {k: v for k, v in activity[field].items() if k != inner}
+    else:
+        del activity[field]
+    return json.dumps(activity).encode()
 
 
 @pytest.mark.asyncio(loop_scope="module")

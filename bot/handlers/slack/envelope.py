@@ -9,14 +9,16 @@ checks the signature before this (401), so only Slack's own requests are ever pa
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from slack_bolt.request.internals import parse_body
 
 # What marks a body as one of Slack's: interactivity and events carry a type, slash
 # commands a command, and Slack's certificate check an ssl_check.
 MARKERS = frozenset({"type", "command", "ssl_check"})
+# Requests Slack sends with a ``trigger_id``, which the listeners open a modal with.
+OPENERS = frozenset({"block_actions", "shortcut", "message_action"})
 
 
 class _Shape(BaseModel):
@@ -63,10 +65,17 @@ class Envelope(_Shape):
     trigger_id: str | None = None
     callback_id: str | None = None
     view: View | None = None
-    actions: list[Action] | None = None
+    actions: Annotated[list[Action], Field(min_length=1)] | None = None  # bolt reads the first
     event: Event | None = None
     container: dict[str, Any] | None = None
     channel: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _opens_in_time(self) -> Envelope:
+        """A command, press or shortcut can open a modal only with its ``trigger_id``."""
+        if (self.command is not None or self.type in OPENERS) and not self.trigger_id:
+            raise ValueError("trigger_id is missing")
+        return self
 
 
 def decode(raw: bytes) -> str | None:
@@ -97,6 +106,9 @@ def problem(text: str | None, content_type: str | None) -> str | None:
     try:
         Envelope.model_validate(body)
     except ValidationError as error:
-        where = ".".join(str(part) for part in error.errors()[0]["loc"])
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        if not where:  # the request as a whole: the validator's own words
+            return f"the Slack request is malformed: {first['msg'][:80]}"
         return f"the Slack request is malformed at {where[:80]}"
     return None

@@ -274,7 +274,7 @@ class SlackListeners:
     ) -> None:
         """The form a triage button asked for: errors on the field, or record and close."""
         try:
-            ref = ActionRef.decode(view.get("private_metadata", ""))
+            ref = ActionRef.decode(str(view.get("private_metadata") or ""))
         except ActionCodecError:
             await ack()
             return

@@ -2,8 +2,9 @@
 
 botbuilder-integration-aiohttp 4.17.1's ``CloudAdapter.process()`` answers invoke activities
 (``adaptiveCard/action``, ``task/*``) with a 500, so this route calls ``process_activity()``
-and writes the invoke response itself. A body that is not an activity gets 400; a missing
-or invalid token (when an app id is set) gets 401, never 500.
+and writes the invoke response itself. A body that is not an activity, or a message or
+invoke without its sender's or conversation's id, gets 400; a missing or invalid token
+(when an app id is set) gets 401, never 500.
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ from bot.handlers.teams import parse
 from bot.handlers.teams.serialize import activity_from_json
 
 log = logging.getLogger(__name__)
+
+# What the bot acts on, and so needs the sender and the conversation of.
+ACTED_ON = frozenset({"message", "invoke"})
 
 
 def mount(
@@ -123,7 +127,17 @@ async def _activity(request: web.Request) -> Activity:
         raise web.HTTPBadRequest(text="body is not an activity") from None
     if not activity.type:
         raise web.HTTPBadRequest(text="activity has no type")
+    if activity.type in ACTED_ON and not (
+        _has_id(activity.from_property) and _has_id(activity.conversation)
+    ):
+        # The bot answers in the conversation and records the sender: without them a
+        # message would start a draft for nobody and then fail to answer.
+        raise web.HTTPBadRequest(text="activity has no sender or no conversation")
     return activity
+
+
+def _has_id(account: Any) -> bool:
+    return account is not None and isinstance(account.id, str) and bool(account.id.strip())
 
 
 def _dumps(value: Any) -> str:
