@@ -29,7 +29,7 @@ from bot.cases.board_cards import (
     full_case_card,
     support_card,
 )
-from bot.cases.decisions import FORMS, check_decision, decision_form
+from bot.cases.decisions import FORMS, check_decision, decision_fields, decision_form
 from bot.cases.lifecycle import ACTION_EVENTS, CaseEvent, CaseKind, IllegalTransition, apply
 from bot.cases.routing import reach
 from bot.cases.service import CaseOpened
@@ -257,7 +257,10 @@ class Board:
         )
         if fresh is None:
             return await self._stale(s, case)
-        detail = {k: str(v).strip() for k, v in inputs.items() if str(v or "").strip()}
+        # Only what the decision's form asks (checked as text by check_decision): a press
+        # cannot add fields of its own to the record.
+        answers = {field: inputs.get(field) for field in decision_fields(event)}
+        detail = {k: v.strip() for k, v in answers.items() if isinstance(v, str) and v.strip()}
         if event is CaseEvent.SUPPORT:
             detail["statement"] = self._pack.business_case.support_statement
         await events.append(

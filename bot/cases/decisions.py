@@ -64,6 +64,13 @@ def decision_form(
     return press_form(title, case.reference, fields, submit_value)
 
 
+def decision_fields(event: CaseEvent) -> tuple[str, ...]:
+    """The fields a decision's form has: what of a press's inputs may be recorded."""
+    if event not in FORMS:
+        return ()
+    return ("comments", "name_or_url") if event is CaseEvent.APPROVE else ("comments",)
+
+
 def check_decision(event: CaseEvent, values: dict[str, Any]) -> dict[str, str]:
     """Errors by field for a decision form."""
     errors = {

@@ -14,7 +14,7 @@ from typing import Any
 from bot.cards import Button, Card, ChoiceInput, Element, Input, Option, PeopleInput, TextInput
 from bot.cases.lifecycle import CaseEvent
 from bot.flows.answers import as_list
-from bot.flows.spec import is_blank
+from bot.flows.spec import MAX_PEOPLE, PERSON_ID, is_blank
 from bot.policy import PolicyPack
 from bot.policy.common import Ask
 
@@ -131,6 +131,9 @@ def normalise(pack: PolicyPack, event: CaseEvent, values: dict[str, Any]) -> dic
             out[field.id] = ""
         else:
             out[field.id] = value.strip() if isinstance(value, str) else value
+    if event is CaseEvent.ESCALATE:  # only the chosen target's questions are its answers
+        chosen = f"{out.get('target')}."
+        out = {k: v for k, v in out.items() if "." not in k or k.startswith(chosen)}
     return out
 
 
@@ -160,8 +163,12 @@ def check(pack: PolicyPack, event: CaseEvent, values: dict[str, Any]) -> dict[st
         return errors
     policy = pack.abuse_report
     asks: list[tuple[str, Ask]] = []
-    if event is CaseEvent.ASSIGN and not _required(values.get("assignee")):
-        errors["assignee"] = "Please choose who to assign this to."
+    if event is CaseEvent.ASSIGN:
+        people = as_list(values.get("assignee"))
+        if not people:
+            errors["assignee"] = "Please choose who to assign this to."
+        elif len(people) > MAX_PEOPLE or not all(PERSON_ID.fullmatch(p) for p in people):
+            errors["assignee"] = f"Please choose up to {MAX_PEOPLE} people from the list."
     elif event is CaseEvent.RECORD_ACTION:
         known = {a.id for a in policy.record_actions}
         chosen = values.get("actions") or []

@@ -38,6 +38,7 @@ from tests.e2e.teams_support import (
     check_card,
     eventually,
     facts,
+    filled,
     input_ids,
     inputs,
     is_people_picker,
@@ -45,6 +46,7 @@ from tests.e2e.teams_support import (
     people_events,
     served_bot,
     shows,
+    submit_data,
 )
 from tests.renderers.support import teams_shows
 from tests.support.bot_fixtures import BotClient
@@ -460,7 +462,12 @@ async def test_approval_registers_the_presence_for_two_years_and_keeps_both_vers
     assert "name or web address" in shows(refused), "the register needs the site's name"
     assert (await the_case(bot)).state == "under_review"
 
-    card = await decide(wire, board, "Approve", comments="Approved for two years", name_or_url=SITE)
+    form = await press_on_board(wire, BOARD_MEMBER, board, "Approve")
+    answers = filled(form, comments="Approved for two years", name_or_url=SITE)
+    forged = {"junk": "x" * 100_000, "statement": "forged"}  # not on the form: not recorded
+    card = await wire.press(
+        BOARD_MEMBER, {**submit_data(form), **answers, **forged}, conversation=BOARD_CHANNEL
+    )
     assert facts(card)["Status"] == "Approved"
     assert f"approve by {BOARD_MEMBER.name}" in shows(card)
     assert button_titles(card) == ["View full case"]
@@ -473,7 +480,7 @@ async def test_approval_registers_the_presence_for_two_years_and_keeps_both_vers
     assert [v.data["risk_management"] for v in versions] == [FIRST_RISKS, SECOND_RISKS]
     approval = next(row for row in rows if row.event == "approve")
     assert approval.actor_key == BOARD_MEMBER.identity and approval.at is not None
-    assert approval.detail["comments"] == "Approved for two years"
+    assert approval.detail == {"comments": "Approved for two years", "name_or_url": SITE}
     assert entry is not None
     assert entry.name_or_url == SITE and entry.platform == "Instagram"
     assert entry.owner_key == APPLICANT.identity and entry.approved_by == BOARD_MEMBER.identity
