@@ -225,11 +225,12 @@ def test_a_card_over_28_kilobytes_is_shortened_then_drops_trailing_texts() -> No
 def test_long_answers_are_shortened_before_anything_is_left_out() -> None:
     # Cyrillic: six bytes a letter as escaped JSON, so a thousand letters are 6 KB.
     answers = Fields(tuple((f"Question {i}", f"{i} " + "й" * 2990) for i in range(12)))
-    card = Card(title="Answers", elements=(answers, Text("The end")))
+    wrong = "Question 3, a question asked at some length: " + "Please keep this short. " * 10
+    card = Card(title="Answers", elements=(Text(wrong, "alert"), answers, Text("The end")))
     rendered = render(card)
     assert card_size(rendered) <= 28_000 and card_size(render_whole(card)) > 28_000
-    title, shortened, facts, end = rendered["body"]
-    assert title["text"] == "Answers"
+    title, shortened, alert, facts, end = rendered["body"]
+    assert title["text"] == "Answers" and teams_norm(alert["text"]) == wrong, "alerts stay whole"
     assert shortened["text"] == SHORTENED and end["text"] == "The end"
     assert [teams_norm(fact["value"]).split()[0] for fact in facts["facts"]] == [
         str(i) for i in range(12)

@@ -40,6 +40,7 @@ from bot.cards import (
     Text,
     TextInput,
 )
+from bot.handlers.fitting import leave_out
 from bot.handlers.slack.blockkit_inputs import input_blocks
 from bot.handlers.slack.blockkit_text import (
     EMPTY,
@@ -263,8 +264,4 @@ def _limit(blocks: list[Block], limit: int) -> list[Block]:
     shown = [index for index, block in enumerate(blocks) if block["type"] not in INTERACTIVE]
     if len(shown) < hidden:
         return [*blocks[: limit - 1], more_note(hidden)]
-    left_out = set(shown[-hidden:])
-    first = min(left_out)
-    kept = [block for index, block in enumerate(blocks) if index not in left_out]
-    place = sum(1 for index in range(first) if index not in left_out)
-    return [*kept[:place], more_note(hidden), *kept[place:]]
+    return leave_out(blocks, set(shown[-hidden:]), more_note(hidden))

@@ -43,6 +43,7 @@ from bot.cards import (
     Text,
     TextInput,
 )
+from bot.handlers.fitting import leave_out
 from bot.handlers.teams.adaptive_text import (
     MAX_BUTTON_TITLE,
     MAX_CARD_BYTES,
@@ -82,8 +83,9 @@ _TEXT_STYLES: dict[str, Item] = {
 _BUTTON_STYLES = {"primary": "positive", "danger": "destructive"}
 
 
-# A card over MAX_CARD_BYTES is rendered again with every text and fact value cut to each
-# of these in turn (characters), until it fits; the neutral card keeps the whole text.
+# A card over MAX_CARD_BYTES is rendered again with every text and fact value (but alerts)
+# cut to each of these in turn (characters), until it fits; the neutral card keeps the
+# whole text.
 SHORTER = (1000, 400, 150)
 SHORTENED = "Some long text is shortened here to fit in Teams. The whole of it is kept."
 INTERACTIVE = frozenset(
@@ -146,7 +148,9 @@ def _body(elements: tuple[object, ...], metadata: str, limit: int) -> list[Item]
 def _element(element: object, metadata: str, limit: int) -> list[Item]:
     match element:
         case Text():
-            return [_text_block(element.text, element.style, limit)] if element.text.strip() else []
+            # What is wrong with a page is never shortened: the person must read it whole.
+            whole = MAX_TEXT if element.style == "alert" else limit
+            return [_text_block(element.text, element.style, whole)] if element.text.strip() else []
         case Fields():
             return [_fact_set(element, min(limit, MAX_FACT_VALUE))] if element.items else []
         case Link():
@@ -302,18 +306,10 @@ def _fit_size(card: dict[str, Any]) -> dict[str, Any]:
         left_out.add(index)
         over -= card_size(body[index]) + 2  # the item and the ", " after it
         if over <= 0:
-            fitted = {**card, "body": _without(body, left_out)}
+            fitted = {**card, "body": leave_out(body, left_out, _more_note(len(left_out)))}
             if card_size(fitted) <= MAX_CARD_BYTES:
                 return fitted
     return _cut_the_end(card)
-
-
-def _without(body: list[Item], left_out: set[int]) -> list[Item]:
-    """``body`` less the items at ``left_out``, a note of how many where the first was."""
-    first = min(left_out)
-    kept = [item for index, item in enumerate(body) if index not in left_out]
-    place = sum(1 for index in range(first) if index not in left_out)
-    return [*kept[:place], _more_note(len(left_out)), *kept[place:]]
 
 
 def _cut_the_end(card: dict[str, Any]) -> dict[str, Any]:
