@@ -14,7 +14,7 @@ from typing import Any
 from bot.cards import Button, Card, ChoiceInput, Element, Input, Option, PeopleInput, TextInput
 from bot.cases.lifecycle import CaseEvent
 from bot.flows.answers import as_list
-from bot.flows.spec import MAX_PEOPLE, PERSON_ID, is_blank
+from bot.flows.spec import MAX_PEOPLE, are_person_ids, is_blank
 from bot.policy import PolicyPack
 from bot.policy.common import Ask
 
@@ -167,7 +167,7 @@ def check(pack: PolicyPack, event: CaseEvent, values: dict[str, Any]) -> dict[st
         people = as_list(values.get("assignee"))
         if not people:
             errors["assignee"] = "Please choose who to assign this to."
-        elif len(people) > MAX_PEOPLE or not all(PERSON_ID.fullmatch(p) for p in people):
+        elif len(people) > MAX_PEOPLE or not are_person_ids(people):
             errors["assignee"] = f"Please choose up to {MAX_PEOPLE} people from the list."
     elif event is CaseEvent.RECORD_ACTION:
         known = {a.id for a in policy.record_actions}

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -240,9 +240,14 @@ def person_ids(step: Step, value: Any) -> str | None:
         return None
     if len(value) > MAX_PEOPLE:
         return f"Please choose up to {MAX_PEOPLE} people."
-    if not all(isinstance(v, str) and PERSON_ID.fullmatch(v) for v in value):
+    if not are_person_ids(value):
         return WRONG_TYPE[StepKind.PEOPLE]
     return None
+
+
+def are_person_ids(values: Sequence[Any]) -> bool:
+    """Every value is a platform id, as a people picker gives it (not typed text)."""
+    return all(isinstance(v, str) and PERSON_ID.fullmatch(v) for v in values)
 
 
 def iso_date(step: Step, value: Any) -> str | None:

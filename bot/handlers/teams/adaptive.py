@@ -88,9 +88,7 @@ _BUTTON_STYLES = {"primary": "positive", "danger": "destructive"}
 # whole text.
 SHORTER = (1000, 400, 150)
 SHORTENED = "Some long text is shortened here to fit in Teams. The whole of it is kept."
-INTERACTIVE = frozenset(
-    {"ActionSet", "Input.Text", "Input.ChoiceSet", "Input.Date", "Input.Toggle", "Input.Number"}
-)
+INTERACTIVE = frozenset({"ActionSet", "Input.Text", "Input.ChoiceSet", "Input.Date"})
 
 
 def render(card: Card) -> dict[str, Any]:
@@ -296,11 +294,12 @@ def _choice_set(field: ChoiceInput) -> Item:
 def _fit_size(card: dict[str, Any]) -> dict[str, Any]:
     """Leave out texts and facts from the end, keeping inputs and buttons, until the card is
     under 28,000 bytes; then, if inputs and buttons alone are too big, trailing elements."""
-    if card_size(card) <= MAX_CARD_BYTES:
+    size = card_size(card)
+    if size <= MAX_CARD_BYTES:
         return card
     body: list[Item] = card["body"]
     shown = [index for index, item in enumerate(body) if item.get("type") not in INTERACTIVE]
-    over = card_size(card) + card_size(_more_note(len(body))) + 2 - MAX_CARD_BYTES
+    over = size + card_size(_more_note(len(body))) + 2 - MAX_CARD_BYTES
     left_out: set[int] = set()
     for index in reversed(shown):  # the sizes tell roughly how many; the card itself decides
         left_out.add(index)
